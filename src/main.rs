@@ -1,3 +1,196 @@
-fn main() {
-    println!("Hello, world!");
+//! The `sre-agent` command line: `replay`, `eval` and `config check`.
+//!
+//! Thin on purpose: it parses arguments, loads the configuration, builds the engine and prints.
+//! Everything it runs lives in the library, so the tests drive the same code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use sre_agent::agent::Engine;
+use sre_agent::config::{ConfigOrigin, LoadedConfig};
+use sre_agent::llm::offline::OfflineReasoner;
+use sre_agent::pipeline::Pipeline;
+use sre_agent::scenario::{self, Scenario};
+use sre_agent::tools::{TOOL_NAMES, Toolbox, fixture::fixture_backends};
+
+#[derive(Parser)]
+#[command(
+    name = "sre-agent",
+    version,
+    about = "Turns Slack alerts into root-cause analyses"
+)]
+struct Cli {
+    /// Configuration file (default: ./agents.yaml, else the embedded one).
+    #[arg(long, global = true, env = "SRE_AGENT_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run alerts through the whole pipeline offline and print the thread reply.
+    Replay {
+        /// Scenario directories, alert JSON files, or alert text. Several targets share one
+        /// pipeline, so a repeated alert is reported as a duplicate.
+        #[arg(required = true)]
+        targets: Vec<String>,
+        /// Print one JSON object per target instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Replay every scenario and score routing, root causes and latency.
+    Eval {
+        #[arg(default_value = "fixtures/scenarios")]
+        dir: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate agents.yaml and the environment overrides; print every problem.
+    Check,
+}
+
+fn main() -> ExitCode {
+    sre_agent::telemetry::init_logging("warn");
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = LoadedConfig::load(cli.config.as_deref(), TOOL_NAMES);
+    match cli.command {
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => Ok(config_check(config)),
+        Command::Replay { targets, json } => {
+            let engine = engine(config?).await?;
+            replay(&engine, &targets, json).await
+        }
+        Command::Eval { dir, json } => {
+            let engine = engine(config?).await?;
+            let report = scenario::eval(&engine, &dir)
+                .await
+                .with_context(|| format!("eval of {}", dir.display()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.table());
+            }
+            Ok(if report.passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+    }
+}
+
+fn config_check(config: Result<LoadedConfig, sre_agent::config::ConfigError>) -> ExitCode {
+    match config {
+        Ok(loaded) => {
+            let from = match &loaded.origin {
+                ConfigOrigin::File(p) => p.display().to_string(),
+                ConfigOrigin::Embedded => "embedded default".to_string(),
+            };
+            println!(
+                "configuration OK ({from}): {} agents ({}), default `{}`, {} workers, queue {}, dedup window {} s",
+                loaded.config.agents.len(),
+                loaded
+                    .config
+                    .agents
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                loaded.config.default_agent,
+                loaded.config.pipeline.workers,
+                loaded.config.pipeline.queue_capacity,
+                loaded.config.pipeline.dedup_window_secs,
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// The engine over empty tools and the offline reasoner; replay swaps in each scenario's data.
+async fn engine(config: LoadedConfig) -> anyhow::Result<Engine> {
+    let toolbox = Toolbox::start(fixture_backends(None)?).await?;
+    Ok(Engine::new(
+        Arc::new(config),
+        Arc::new(toolbox),
+        Arc::new(OfflineReasoner),
+    )?)
+}
+
+async fn replay(engine: &Engine, targets: &[String], json: bool) -> anyhow::Result<ExitCode> {
+    // One pipeline for all targets so that repeats are seen as duplicates; each target's tools
+    // serve its own fixture data.
+    let mut shared: Option<Pipeline> = None;
+    for target in targets {
+        let scenario = Scenario::from_target(target)?;
+        let received = std::time::Instant::now();
+        let intake = scenario
+            .intake()
+            .with_context(|| format!("cannot read {}", scenario.name))?;
+        let toolbox = Arc::new(scenario.toolbox().await?);
+        let scenario_engine = Arc::new(engine.with_toolbox(toolbox));
+        // Dedup state must carry over between targets: keep the first pipeline's dedup.
+        let pipeline = match shared.take() {
+            None => Pipeline::start(scenario_engine, &engine.config().config.pipeline),
+            Some(prev) => prev.with_engine(scenario_engine),
+        };
+        let out = scenario::replay_intake(&pipeline, intake, received).await;
+        if json {
+            println!("{}", serde_json::to_string(&out)?);
+        } else {
+            if targets.len() > 1 {
+                println!("── {} ──", scenario.name);
+            }
+            println!("{}", out.text);
+            if let Some(route) = &out.route {
+                println!(
+                    "\n(route: {} · score {} · {})",
+                    route.agent,
+                    route.score,
+                    route.why.join("; ")
+                );
+            }
+        }
+        shared = Some(pipeline);
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,209 @@
+//! The agent run loop: route the alert, collect evidence in parallel, reason, render.
+//!
+//! One `Engine` serves every alert; it owns the compiled router, the toolbox and the reasoner.
+//! A run never fails as a whole: a tool that errs or times out becomes "no data" evidence, and
+//! a reasoner that fails falls back to the offline analyzer, marked as such in the RCA.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+
+use crate::agent::{AgentSpec, render_prompt};
+use crate::alert::Alert;
+use crate::config::{LoadedConfig, glob_match};
+use crate::evidence::{Evidence, ToolCall, ToolOutcome, ToolOutput};
+use crate::llm::offline::OfflineReasoner;
+use crate::llm::{ReasonInput, Reasoner};
+use crate::rca::Rca;
+use crate::router::{Route, Router, RouterError};
+use crate::slack::blocks::{ReplyContext, render_blocks, render_text};
+use crate::tools::Toolbox;
+
+/// Everything one run produced.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub route: Route,
+    pub evidence: Evidence,
+    pub rca: Rca,
+    pub blocks: Vec<serde_json::Value>,
+    pub text: String,
+    /// From the alert's receipt to the rendered reply.
+    pub elapsed_ms: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Router(#[from] RouterError),
+}
+
+/// Routes, collects and reasons. Cheap to share (`Arc`).
+pub struct Engine {
+    config: Arc<LoadedConfig>,
+    router: Arc<Router>,
+    toolbox: Arc<Toolbox>,
+    reasoner: Arc<dyn Reasoner>,
+    fallback: OfflineReasoner,
+}
+
+impl Engine {
+    pub fn new(
+        config: Arc<LoadedConfig>,
+        toolbox: Arc<Toolbox>,
+        reasoner: Arc<dyn Reasoner>,
+    ) -> Result<Engine, EngineError> {
+        let router = Router::new(&config.config.agents, &config.config.default_agent)?;
+        Ok(Engine {
+            config,
+            router: Arc::new(router),
+            toolbox,
+            reasoner,
+            fallback: OfflineReasoner,
+        })
+    }
+
+    /// The same engine (router, reasoner, config) over other tools, e.g. another scenario's data.
+    pub fn with_toolbox(&self, toolbox: Arc<Toolbox>) -> Engine {
+        Engine {
+            config: self.config.clone(),
+            router: self.router.clone(),
+            toolbox,
+            reasoner: self.reasoner.clone(),
+            fallback: OfflineReasoner,
+        }
+    }
+
+    pub fn config(&self) -> &LoadedConfig {
+        &self.config
+    }
+
+    pub fn route(&self, alert: &Alert) -> Route {
+        self.router.route(alert)
+    }
+
+    fn agent(&self, name: &str) -> &AgentSpec {
+        let agents = &self.config.config.agents;
+        agents
+            .iter()
+            .find(|a| a.name == name)
+            .or_else(|| agents.first())
+            .expect("validated config has at least one agent")
+    }
+
+    /// The agent's up-front calls for this alert (arguments filled from the alert).
+    pub fn planned_calls(
+        &self,
+        agent: &AgentSpec,
+        alert: &Alert,
+    ) -> Vec<Result<ToolCall, Box<ToolOutput>>> {
+        agent
+            .collect
+            .iter()
+            .filter(|c| agent.tools.iter().any(|p| glob_match(p, &c.tool)))
+            .map(|c| match c.render(alert) {
+                Ok(args) => Ok(ToolCall {
+                    tool: c.tool.clone(),
+                    args,
+                }),
+                Err(missing) => Err(Box::new(ToolOutput {
+                    call: ToolCall {
+                        tool: c.tool.clone(),
+                        args: c.args.clone(),
+                    },
+                    outcome: ToolOutcome::NoData {
+                        reason: missing.to_string(),
+                    },
+                    elapsed_ms: 0.0,
+                })),
+            })
+            .collect()
+    }
+
+    /// Run the tools of the routed agent in parallel, each under the per-call timeout.
+    pub async fn collect(&self, agent: &AgentSpec, alert: &Alert) -> Evidence {
+        let timeout = self.config.config.pipeline.tool_timeout();
+        let planned = self.planned_calls(agent, alert);
+        let calls = planned.into_iter().map(|p| async move {
+            match p {
+                Ok(call) => self.toolbox.call(call, timeout).await,
+                Err(skipped) => *skipped,
+            }
+        });
+        Evidence {
+            outputs: join_all(calls).await,
+        }
+    }
+
+    /// The whole run for one alert. `received` is when the alert reached us.
+    pub async fn analyze(&self, alert: &Alert, received: Instant) -> Analysis {
+        let route = self.router.route(alert);
+        let agent = self.agent(&route.agent);
+        let evidence = self.collect(agent, alert).await;
+        let template = self
+            .config
+            .prompts
+            .get(&agent.name)
+            .map(String::as_str)
+            .unwrap_or_default();
+        let prompt = render_prompt(template, alert, &evidence);
+        let input = ReasonInput {
+            alert,
+            route: &route,
+            agent,
+            prompt: &prompt,
+            evidence: &evidence,
+        };
+        let rca = match self.reasoner.reason(input).await {
+            Ok(rca) => rca,
+            Err(err) => {
+                tracing::warn!(error = %err, reasoner = %self.reasoner.name(), "reasoner failed; using the offline analyzer");
+                let mut rca = match self.fallback.reason(input).await {
+                    Ok(rca) => rca,
+                    Err(e) => minimal_rca(alert, &e.to_string()),
+                };
+                rca.reasoner = format!("offline (fallback: {err})");
+                rca
+            }
+        };
+        let elapsed_ms = received.elapsed().as_secs_f64() * 1000.0;
+        let ctx = ReplyContext {
+            alert_title: &alert.title,
+            service: alert.service.as_deref(),
+            agent: &route.agent,
+            elapsed_ms: elapsed_ms.round() as u64,
+        };
+        let blocks = render_blocks(&rca, &ctx);
+        let text = render_text(&rca, &ctx);
+        Analysis {
+            route,
+            evidence,
+            rca,
+            blocks,
+            text,
+            elapsed_ms,
+        }
+    }
+
+    /// Per-run deadline from the configuration.
+    pub fn run_deadline(&self) -> Duration {
+        self.config.config.pipeline.run_deadline()
+    }
+}
+
+/// Used only if even the offline analyzer fails: says so, and keeps the alert visible.
+fn minimal_rca(alert: &Alert, why: &str) -> Rca {
+    use crate::rca::Confidence;
+    Rca {
+        summary: format!("Could not analyse \"{}\"", alert.title),
+        root_cause: format!("Analysis failed: {why}"),
+        hypotheses: vec![],
+        timeline: vec![],
+        actions: vec![],
+        prevention: vec![],
+        metrics: vec![],
+        missing_evidence: vec![],
+        confidence: Confidence::new(0.0),
+        reasoner: "none".into(),
+    }
+}

@@ -1,0 +1,375 @@
+//! Configuration: defaults < `agents.yaml` < `SRE_AGENT_*` environment variables (figment).
+//!
+//! `agents.yaml` holds the agents and the tunables (`pipeline:`, `slack:`); any tunable can be
+//! overridden from the environment with `__` as the separator, e.g.
+//! `SRE_AGENT_PIPELINE__WORKERS=8`. Secrets (Slack tokens, API keys) are never read from the
+//! file: they come from their own environment variables and live in [`Secret`], whose `Debug`
+//! and `Display` print `***`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Yaml};
+use serde::{Deserialize, Serialize};
+
+use crate::agent::AgentSpec;
+
+/// The `agents.yaml` shipped in the binary, used when no file is given and none is in the
+/// working directory.
+pub const EMBEDDED_AGENTS_YAML: &str = include_str!("../agents.yaml");
+
+/// Prompt files shipped in the binary, by their path in `agents.yaml`.
+pub const EMBEDDED_PROMPTS: &[(&str, &str)] = &[
+    ("prompts/network.md", include_str!("../prompts/network.md")),
+    (
+        "prompts/database.md",
+        include_str!("../prompts/database.md"),
+    ),
+    (
+        "prompts/kubernetes.md",
+        include_str!("../prompts/kubernetes.md"),
+    ),
+    (
+        "prompts/resource.md",
+        include_str!("../prompts/resource.md"),
+    ),
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The agent used when no rule matches.
+    pub default_agent: String,
+    pub agents: Vec<AgentSpec>,
+    #[serde(default)]
+    pub pipeline: PipelineConfig,
+    #[serde(default)]
+    pub slack: SlackConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Agent runs at once.
+    pub workers: usize,
+    /// Alerts waiting for a worker; beyond this, new alerts are refused with a visible notice.
+    pub queue_capacity: usize,
+    /// A re-fired alert with the same fingerprint within this window is a duplicate.
+    pub dedup_window_secs: u64,
+    /// Most keys the dedup cache holds.
+    pub dedup_capacity: u64,
+    /// Deadline for one whole agent run (tools + reasoning).
+    pub run_deadline_secs: u64,
+    /// Deadline for one tool call.
+    pub tool_timeout_ms: u64,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            workers: 4,
+            queue_capacity: 256,
+            dedup_window_secs: 600,
+            dedup_capacity: 100_000,
+            run_deadline_secs: 120,
+            tool_timeout_ms: 5_000,
+        }
+    }
+}
+
+impl PipelineConfig {
+    pub fn dedup_window(&self) -> Duration {
+        Duration::from_secs(self.dedup_window_secs)
+    }
+    pub fn run_deadline(&self) -> Duration {
+        Duration::from_secs(self.run_deadline_secs)
+    }
+    pub fn tool_timeout(&self) -> Duration {
+        Duration::from_millis(self.tool_timeout_ms)
+    }
+}
+
+/// What to do when an alert re-fires within the dedup window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DuplicateNotice {
+    /// A one-line thread reply linking the earlier analysis.
+    Link,
+    /// Nothing.
+    Silent,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackConfig {
+    /// Channel ids to watch; empty means every channel the bot is in.
+    pub channels: Vec<String>,
+    /// On start, analyse unanswered alerts from this many minutes of history.
+    pub catch_up_minutes: u64,
+    pub duplicate_notice: DuplicateNotice,
+    /// Port for `/healthz`, `/readyz` and `/metrics`.
+    pub metrics_port: u16,
+    /// Seconds to finish in-flight runs after SIGTERM.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for SlackConfig {
+    fn default() -> Self {
+        SlackConfig {
+            channels: Vec::new(),
+            catch_up_minutes: 30,
+            duplicate_notice: DuplicateNotice::Link,
+            metrics_port: 9090,
+            shutdown_grace_secs: 20,
+        }
+    }
+}
+
+/// Where the configuration came from; prompts are resolved against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigOrigin {
+    File(PathBuf),
+    Embedded,
+}
+
+/// A loaded, validated configuration with its prompts read.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub config: Config,
+    pub origin: ConfigOrigin,
+    /// Prompt text by agent name.
+    pub prompts: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration: {0}")]
+    Figment(#[from] Box<figment::Error>),
+    #[error("{} problem(s) in the configuration:\n  - {}", .0.len(), .0.join("\n  - "))]
+    Invalid(Vec<String>),
+}
+
+/// A secret value (token, API key). Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl LoadedConfig {
+    /// Load `path` if given; else `./agents.yaml` if present; else the embedded default. Then
+    /// apply `SRE_AGENT_*` overrides, validate against the known tool names and read prompts.
+    pub fn load(path: Option<&Path>, known_tools: &[&str]) -> Result<LoadedConfig, ConfigError> {
+        let chosen = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => {
+                let local = PathBuf::from("agents.yaml");
+                local.exists().then_some(local)
+            }
+        };
+        let base = Figment::new()
+            .merge(Serialized::default("pipeline", PipelineConfig::default()))
+            .merge(Serialized::default("slack", SlackConfig::default()));
+        let (figment, origin) = match &chosen {
+            Some(p) => {
+                if !p.exists() {
+                    return Err(ConfigError::Invalid(vec![format!(
+                        "configuration file {} does not exist",
+                        p.display()
+                    )]));
+                }
+                (base.merge(Yaml::file(p)), ConfigOrigin::File(p.clone()))
+            }
+            None => (
+                base.merge(Yaml::string(EMBEDDED_AGENTS_YAML)),
+                ConfigOrigin::Embedded,
+            ),
+        };
+        let figment = figment.merge(Env::prefixed("SRE_AGENT_").split("__"));
+        let config: Config = figment.extract().map_err(Box::new)?;
+        Self::from_config(config, origin, known_tools)
+    }
+
+    /// Parse YAML text (no environment), for tests and `config check` of a string.
+    pub fn from_yaml_str(
+        yaml: &str,
+        origin: ConfigOrigin,
+        known_tools: &[&str],
+    ) -> Result<LoadedConfig, ConfigError> {
+        let config: Config = Figment::new()
+            .merge(Serialized::default("pipeline", PipelineConfig::default()))
+            .merge(Serialized::default("slack", SlackConfig::default()))
+            .merge(Yaml::string(yaml))
+            .extract()
+            .map_err(Box::new)?;
+        Self::from_config(config, origin, known_tools)
+    }
+
+    fn from_config(
+        config: Config,
+        origin: ConfigOrigin,
+        known_tools: &[&str],
+    ) -> Result<LoadedConfig, ConfigError> {
+        let mut problems = validate(&config, known_tools);
+        let mut prompts = BTreeMap::new();
+        for agent in &config.agents {
+            match read_prompt(&origin, &agent.prompt) {
+                Ok(text) => {
+                    prompts.insert(agent.name.clone(), text);
+                }
+                Err(e) => problems.push(format!("agent `{}`: {e}", agent.name)),
+            }
+        }
+        if problems.is_empty() {
+            Ok(LoadedConfig {
+                config,
+                origin,
+                prompts,
+            })
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+}
+
+fn read_prompt(origin: &ConfigOrigin, prompt: &Path) -> Result<String, String> {
+    match origin {
+        ConfigOrigin::Embedded => {
+            let key = prompt.to_string_lossy().replace('\\', "/");
+            EMBEDDED_PROMPTS
+                .iter()
+                .find(|(p, _)| *p == key)
+                .map(|(_, text)| text.to_string())
+                .ok_or_else(|| format!("prompt file {} is not embedded", prompt.display()))
+        }
+        ConfigOrigin::File(file) => {
+            let dir = file.parent().unwrap_or_else(|| Path::new("."));
+            let path = dir.join(prompt);
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("prompt file {} cannot be read: {e}", path.display()))
+        }
+    }
+}
+
+/// Every problem in the configuration, each a sentence naming the agent and the field.
+pub fn validate(config: &Config, known_tools: &[&str]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut names = BTreeSet::new();
+    if config.agents.is_empty() {
+        problems.push("no agents are defined".to_string());
+    }
+    for agent in &config.agents {
+        let who = format!("agent `{}`", agent.name);
+        if agent.name.trim().is_empty() {
+            problems.push("an agent has an empty name".to_string());
+        }
+        if !names.insert(agent.name.as_str()) {
+            problems.push(format!("{who} is defined twice"));
+        }
+        for (kw, w) in &agent.rules.keywords {
+            if kw.trim().is_empty() {
+                problems.push(format!("{who}: empty keyword"));
+            }
+            if !w.is_finite() {
+                problems.push(format!(
+                    "{who}: keyword `{kw}` has a weight that is not a number"
+                ));
+            }
+        }
+        for r in &agent.rules.regex {
+            if let Err(e) = regex::Regex::new(&r.pattern) {
+                problems.push(format!("{who}: bad regex `{}`: {e}", r.pattern));
+            }
+        }
+        for l in &agent.rules.labels {
+            if let Err(e) = regex::Regex::new(&l.value) {
+                problems.push(format!(
+                    "{who}: bad regex `{}` for label `{}`: {e}",
+                    l.value, l.key
+                ));
+            }
+        }
+        for pattern in &agent.tools {
+            if !known_tools.iter().any(|t| glob_match(pattern, t)) {
+                problems.push(format!(
+                    "{who}: unknown tool `{pattern}` (known: {})",
+                    known_tools.join(", ")
+                ));
+            }
+        }
+        for call in &agent.collect {
+            if !known_tools.contains(&call.tool.as_str()) {
+                problems.push(format!("{who}: collect calls unknown tool `{}`", call.tool));
+            } else if !agent.tools.iter().any(|p| glob_match(p, &call.tool)) {
+                problems.push(format!(
+                    "{who}: collect calls `{}`, which is not in its `tools` list",
+                    call.tool
+                ));
+            }
+        }
+    }
+    if !config.agents.iter().any(|a| a.name == config.default_agent) {
+        problems.push(format!(
+            "default_agent `{}` is not one of the agents",
+            config.default_agent
+        ));
+    }
+    let p = &config.pipeline;
+    if p.workers == 0 {
+        problems.push("pipeline.workers must be at least 1".into());
+    }
+    if p.queue_capacity == 0 {
+        problems.push("pipeline.queue_capacity must be at least 1".into());
+    }
+    if p.tool_timeout_ms == 0 || p.run_deadline_secs == 0 {
+        problems.push("pipeline timeouts must be greater than 0".into());
+    }
+    problems
+}
+
+/// `*` matches any run of characters; everything else literally.
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let mut rest = name;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            match rest.find(part) {
+                Some(pos) => rest = &rest[pos + part.len()..],
+                None => return false,
+            }
+        }
+    }
+    true
+}

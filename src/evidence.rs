@@ -1,0 +1,356 @@
+//! Evidence: what the tools found, in one normalised vocabulary.
+//!
+//! Every embedded MCP tool decodes its backend's real response (a SigNoz `query_range` answer, a
+//! Kubernetes `PodList`, a Slack `conversations.replies`, a TLS handshake) into one
+//! [`Observation`] and returns it as the JSON of that observation. The reasoners read
+//! observations, never raw API payloads, so a new backend only has to produce these types.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// One tool call as the agent made it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCall {
+    pub tool: String,
+    pub args: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The result of one tool call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolOutput {
+    pub call: ToolCall,
+    pub outcome: ToolOutcome,
+    pub elapsed_ms: f64,
+}
+
+/// A tool either found something, found nothing, or could not answer. None of these stops a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ToolOutcome {
+    Data { observation: Observation },
+    NoData { reason: String },
+    Failed { error: String },
+    TimedOut { after_ms: u64 },
+}
+
+/// Everything collected for one alert.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub outputs: Vec<ToolOutput>,
+}
+
+impl Evidence {
+    /// Observations that carried data, in call order.
+    pub fn observations(&self) -> impl Iterator<Item = &Observation> {
+        self.outputs.iter().filter_map(|o| match &o.outcome {
+            ToolOutcome::Data { observation } => Some(observation),
+            _ => None,
+        })
+    }
+
+    /// Tools that answered without data (or failed), for "what is missing".
+    pub fn missing(&self) -> impl Iterator<Item = &ToolOutput> {
+        self.outputs
+            .iter()
+            .filter(|o| !matches!(o.outcome, ToolOutcome::Data { .. }))
+    }
+
+    pub fn logs(&self) -> impl Iterator<Item = &LogRecord> {
+        self.observations().flat_map(|o| match o {
+            Observation::Logs { records } | Observation::PodLogs { records, .. } => {
+                records.as_slice()
+            }
+            _ => &[],
+        })
+    }
+
+    pub fn metric(&self, name: &str) -> Option<&MetricSeries> {
+        self.observations()
+            .flat_map(|o| match o {
+                Observation::Metrics { series } => series.as_slice(),
+                _ => &[],
+            })
+            .find(|s| s.metric == name)
+    }
+
+    pub fn spans(&self) -> impl Iterator<Item = &SpanRecord> {
+        self.observations().flat_map(|o| match o {
+            Observation::Traces { spans } => spans.as_slice(),
+            _ => &[],
+        })
+    }
+
+    pub fn pods(&self) -> impl Iterator<Item = &PodState> {
+        self.observations().flat_map(|o| match o {
+            Observation::Pods { pods } => pods.as_slice(),
+            _ => &[],
+        })
+    }
+
+    pub fn events(&self) -> impl Iterator<Item = &KubeEvent> {
+        self.observations().flat_map(|o| match o {
+            Observation::Events { events } => events.as_slice(),
+            _ => &[],
+        })
+    }
+
+    pub fn services(&self) -> impl Iterator<Item = &ServiceHealth> {
+        self.observations().flat_map(|o| match o {
+            Observation::ServiceHealth { services } => services.as_slice(),
+            _ => &[],
+        })
+    }
+
+    pub fn certificates(&self) -> impl Iterator<Item = &CertInfo> {
+        self.observations().filter_map(|o| match o {
+            Observation::Certificate { cert } => Some(cert),
+            _ => None,
+        })
+    }
+
+    pub fn dns(&self) -> impl Iterator<Item = &DnsResult> {
+        self.observations().filter_map(|o| match o {
+            Observation::Dns { result } => Some(result),
+            _ => None,
+        })
+    }
+}
+
+/// What one tool call found. Serialised with a `kind` tag; this JSON is the MCP tool's output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Observation {
+    Logs {
+        records: Vec<LogRecord>,
+    },
+    Metrics {
+        series: Vec<MetricSeries>,
+    },
+    Traces {
+        spans: Vec<SpanRecord>,
+    },
+    Pods {
+        pods: Vec<PodState>,
+    },
+    /// Services with their endpoints and the deployments behind them.
+    ServiceHealth {
+        services: Vec<ServiceHealth>,
+    },
+    Events {
+        events: Vec<KubeEvent>,
+    },
+    PodLogs {
+        pod: String,
+        records: Vec<LogRecord>,
+    },
+    Certificate {
+        cert: CertInfo,
+    },
+    Dns {
+        result: DnsResult,
+    },
+    Thread {
+        thread: ThreadInfo,
+    },
+    Channel {
+        channel: ChannelInfo,
+    },
+    /// A message the Slack tool posted.
+    Posted {
+        channel: String,
+        ts: String,
+    },
+    /// Free text from a tool we do not decode (external MCP servers).
+    Text {
+        text: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogRecord {
+    pub timestamp: Option<DateTime<Utc>>,
+    /// `ERROR`, `WARN`, `INFO`… as the source wrote it (upper-cased).
+    pub severity: Option<String>,
+    pub service: Option<String>,
+    pub pod: Option<String>,
+    pub body: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MetricSeries {
+    /// Metric name from the shared vocabulary (`fixtures/README.md`).
+    pub metric: String,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub points: Vec<MetricPoint>,
+}
+
+impl MetricSeries {
+    pub fn last(&self) -> Option<f64> {
+        self.points.last().map(|p| p.value)
+    }
+    pub fn first(&self) -> Option<f64> {
+        self.points.first().map(|p| p.value)
+    }
+    pub fn max(&self) -> Option<f64> {
+        self.points.iter().map(|p| p.value).reduce(f64::max)
+    }
+    pub fn min(&self) -> Option<f64> {
+        self.points.iter().map(|p| p.value).reduce(f64::min)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MetricPoint {
+    pub timestamp: DateTime<Utc>,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanRecord {
+    pub timestamp: Option<DateTime<Utc>>,
+    pub service: String,
+    pub name: String,
+    pub duration_ms: f64,
+    pub has_error: bool,
+    pub status_code: Option<String>,
+    /// Peer the span called (`peer.service`, `server.address`, `db.system`…), when known.
+    pub peer: Option<String>,
+    pub trace_id: Option<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodState {
+    pub name: String,
+    pub namespace: String,
+    pub phase: String,
+    pub node: Option<String>,
+    pub ready: bool,
+    pub created_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `PodScheduled=False: Unschedulable …` style condition notes for conditions that are not True.
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    pub containers: Vec<ContainerState>,
+}
+
+impl PodState {
+    pub fn restarts(&self) -> u32 {
+        self.containers.iter().map(|c| c.restart_count).sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerState {
+    pub name: String,
+    pub image: String,
+    pub ready: bool,
+    pub restart_count: u32,
+    /// `running`, `waiting` or `terminated`.
+    pub state: String,
+    /// e.g. `CrashLoopBackOff`, `ImagePullBackOff`, `OOMKilled`.
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub last_termination_reason: Option<String>,
+    pub last_exit_code: Option<i32>,
+    pub last_finished_at: Option<DateTime<Utc>>,
+    pub memory_limit: Option<String>,
+    pub cpu_limit: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceHealth {
+    pub name: String,
+    pub namespace: String,
+    pub ready_endpoints: u32,
+    pub not_ready_endpoints: u32,
+    /// Deployment matching the service's name/selector, when one was found.
+    pub deployment: Option<DeploymentState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeploymentState {
+    pub name: String,
+    pub desired: u32,
+    pub ready: u32,
+    pub updated: u32,
+    pub unavailable: u32,
+    pub revision: Option<String>,
+    pub images: Vec<String>,
+    /// Non-healthy conditions, e.g. `Progressing=False: ProgressDeadlineExceeded`.
+    #[serde(default)]
+    pub conditions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KubeEvent {
+    pub timestamp: Option<DateTime<Utc>>,
+    /// `Normal` or `Warning`.
+    pub event_type: String,
+    pub reason: String,
+    /// `Kind/name` of the involved object.
+    pub object: String,
+    pub message: String,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CertInfo {
+    pub host: String,
+    pub port: u16,
+    pub subject: String,
+    pub issuer: String,
+    #[serde(default)]
+    pub sans: Vec<String>,
+    pub not_before: DateTime<Utc>,
+    pub not_after: DateTime<Utc>,
+    pub chain_verified: bool,
+    pub verify_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsResult {
+    pub name: String,
+    pub record_type: String,
+    #[serde(default)]
+    pub answers: Vec<DnsAnswer>,
+    /// `NXDOMAIN`, `SERVFAIL`… when the lookup failed.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DnsAnswer {
+    pub data: String,
+    pub ttl: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadInfo {
+    pub channel: String,
+    pub ts: String,
+    pub messages: Vec<ThreadMessage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadMessage {
+    pub ts: String,
+    pub user: Option<String>,
+    pub bot_id: Option<String>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelInfo {
+    pub id: String,
+    pub name: Option<String>,
+    pub topic: Option<String>,
+    pub purpose: Option<String>,
+    pub is_private: bool,
+}

@@ -1,0 +1,68 @@
+//! The bounded worker pool: at most N engine runs at once, each under the run deadline.
+//!
+//! A dispatcher task takes jobs off the queue in order and starts each once a semaphore permit is
+//! free, so the queue (not an unbounded set of tasks) holds the backlog.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use super::{Job, RunError};
+use crate::agent::Engine;
+
+pub(super) struct WorkerPool {
+    dispatcher: JoinHandle<()>,
+    permits: Arc<Semaphore>,
+    size: u32,
+}
+
+impl WorkerPool {
+    pub(super) fn spawn(engine: Arc<Engine>, mut rx: mpsc::Receiver<Job>, size: usize) -> Self {
+        let size = u32::try_from(size)
+            .unwrap_or(u32::MAX)
+            .min(Semaphore::MAX_PERMITS as u32);
+        let permits = Arc::new(Semaphore::new(size as usize));
+        let sem = permits.clone();
+        let dispatcher = tokio::spawn(async move {
+            while let Some(job) = rx.recv().await {
+                let Ok(permit) = sem.clone().acquire_owned().await else {
+                    let _ = job.done.send(Err(RunError::ShutDown));
+                    continue;
+                };
+                let engine = engine.clone();
+                tokio::spawn(async move {
+                    let deadline = engine.run_deadline();
+                    let run = engine.analyze(&job.alert, job.received);
+                    let result = match tokio::time::timeout(deadline, run).await {
+                        Ok(analysis) => Ok(analysis),
+                        Err(_) => {
+                            tracing::warn!(alert = %job.alert.title, "analysis deadline exceeded");
+                            Err(RunError::DeadlineExceeded(deadline.as_secs()))
+                        }
+                    };
+                    // The caller may have stopped waiting; that is not an error here.
+                    let _ = job.done.send(result);
+                    drop(permit);
+                });
+            }
+        });
+        WorkerPool {
+            dispatcher,
+            permits,
+            size,
+        }
+    }
+
+    /// Wait for the queue to empty and every run to end, up to `grace`. True if all finished.
+    pub(super) async fn drain(self, grace: Duration) -> bool {
+        let permits = self.permits.clone();
+        let size = self.size;
+        let wait = async move {
+            let _ = self.dispatcher.await;
+            let _ = permits.acquire_many(size).await;
+        };
+        tokio::time::timeout(grace, wait).await.is_ok()
+    }
+}

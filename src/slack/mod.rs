@@ -1,0 +1,3 @@
+//! Everything Slack: Block Kit rendering of an RCA (and, later, the Socket Mode bot).
+
+pub mod blocks;

@@ -1,0 +1,107 @@
+//! The traits behind the tools: where each tool's raw data comes from.
+//!
+//! A backend returns the data source's response in its real wire format (SigNoz `query_range`
+//! JSON, Kubernetes API objects, Slack Web API JSON); the tool servers decode it. So the fixture
+//! backends and the live backends share every decoder.
+
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Endpoints, Event, Pod, Service};
+
+use crate::evidence::{CertInfo, DnsResult};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BackendError {
+    #[error("{0} is not configured")]
+    NotConfigured(&'static str),
+    #[error("request failed: {0}")]
+    Request(String),
+    #[error("response could not be decoded: {0}")]
+    Decode(String),
+}
+
+/// SigNoz's query API. `None` means the source has nothing for this query.
+pub trait SignozBackend: Send + Sync {
+    /// `POST /api/v5/query_range` with `body`; the answer is the response JSON.
+    fn query_range(
+        &self,
+        body: serde_json::Value,
+    ) -> BoxFuture<'_, Result<Option<serde_json::Value>, BackendError>>;
+}
+
+/// Read-only Kubernetes API. `None` means no such objects.
+pub trait KubeBackend: Send + Sync {
+    fn list_pods(
+        &self,
+        namespace: &str,
+        label_selector: Option<&str>,
+    ) -> BoxFuture<'_, Result<Option<Vec<Pod>>, BackendError>>;
+    fn list_events(
+        &self,
+        namespace: &str,
+    ) -> BoxFuture<'_, Result<Option<Vec<Event>>, BackendError>>;
+    fn list_services(
+        &self,
+        namespace: &str,
+    ) -> BoxFuture<'_, Result<Option<Vec<Service>>, BackendError>>;
+    fn list_endpoints(
+        &self,
+        namespace: &str,
+    ) -> BoxFuture<'_, Result<Option<Vec<Endpoints>>, BackendError>>;
+    fn list_deployments(
+        &self,
+        namespace: &str,
+    ) -> BoxFuture<'_, Result<Option<Vec<Deployment>>, BackendError>>;
+    /// Plain-text log of one pod (`previous` = the last terminated container).
+    fn pod_logs(
+        &self,
+        namespace: &str,
+        pod: &str,
+        tail_lines: u32,
+        previous: bool,
+    ) -> BoxFuture<'_, Result<Option<String>, BackendError>>;
+}
+
+/// Slack Web API, answers as the API's JSON.
+pub trait SlackBackend: Send + Sync {
+    fn conversations_replies(
+        &self,
+        channel: &str,
+        ts: &str,
+    ) -> BoxFuture<'_, Result<Option<serde_json::Value>, BackendError>>;
+    fn conversations_info(
+        &self,
+        channel: &str,
+    ) -> BoxFuture<'_, Result<Option<serde_json::Value>, BackendError>>;
+    fn post_message(
+        &self,
+        channel: &str,
+        thread_ts: &str,
+        text: &str,
+    ) -> BoxFuture<'_, Result<serde_json::Value, BackendError>>;
+}
+
+/// Network probes. The live probe fills the same structs from a handshake / lookup.
+pub trait NetworkBackend: Send + Sync {
+    fn tls_certificate(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> BoxFuture<'_, Result<Option<CertInfo>, BackendError>>;
+    fn resolve(
+        &self,
+        name: &str,
+        record_type: &str,
+    ) -> BoxFuture<'_, Result<Option<DnsResult>, BackendError>>;
+}
+
+/// One backend per tool server.
+#[derive(Clone)]
+pub struct Backends {
+    pub signoz: Arc<dyn SignozBackend>,
+    pub kube: Arc<dyn KubeBackend>,
+    pub slack: Arc<dyn SlackBackend>,
+    pub network: Arc<dyn NetworkBackend>,
+}

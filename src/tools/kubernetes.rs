@@ -1,0 +1,1 @@
+//! The `kubernetes` MCP tool server (stub until implemented).

@@ -1,0 +1,1 @@
+//! The `network` MCP tool server (stub until implemented).

@@ -1,0 +1,1 @@
+//! The `signoz` MCP tool server (stub until implemented).
