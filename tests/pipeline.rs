@@ -1,0 +1,237 @@
+//! The pipeline's guarantees: bounded workers, bounded queue with a visible refusal, per-run
+//! deadline, dedup under concurrency, resolved alerts skipped, graceful drain.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use sre_agent::agent::Engine;
+use sre_agent::alert::AlertStatus;
+use sre_agent::alert::sources::text_alert;
+use sre_agent::config::{LoadedConfig, PipelineConfig};
+use sre_agent::llm::offline::OfflineReasoner;
+use sre_agent::llm::{ReasonError, ReasonFuture, ReasonInput, Reasoner};
+use sre_agent::pipeline::{Admission, Pipeline, Processed, RunError, SkipReason, SubmitError};
+use sre_agent::tools::{TOOL_NAMES, Toolbox, fixture::fixture_backends};
+
+/// A reasoner that holds every run for `delay` and records how many run at once.
+struct SlowReasoner {
+    delay: Duration,
+    running: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Reasoner for SlowReasoner {
+    fn name(&self) -> String {
+        "slow".into()
+    }
+    fn reason<'a>(&'a self, input: ReasonInput<'a>) -> ReasonFuture<'a> {
+        Box::pin(async move {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.peak.fetch_max(now, Ordering::SeqCst);
+            tokio::time::sleep(self.delay).await;
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            OfflineReasoner.reason(input).await
+        })
+    }
+}
+
+/// A reasoner that always fails, to exercise the offline fallback.
+struct BrokenReasoner;
+
+impl Reasoner for BrokenReasoner {
+    fn name(&self) -> String {
+        "llm:broken".into()
+    }
+    fn reason<'a>(&'a self, _input: ReasonInput<'a>) -> ReasonFuture<'a> {
+        Box::pin(async { Err(ReasonError::Backend("connection refused".into())) })
+    }
+}
+
+async fn engine_with(
+    reasoner: Arc<dyn Reasoner>,
+    tweak: impl FnOnce(&mut PipelineConfig),
+) -> Arc<Engine> {
+    let mut config =
+        LoadedConfig::load(Some(Path::new("agents.yaml")), TOOL_NAMES).expect("config");
+    tweak(&mut config.config.pipeline);
+    let toolbox = Toolbox::start(fixture_backends(None).expect("backends"))
+        .await
+        .expect("toolbox");
+    Arc::new(Engine::new(Arc::new(config), Arc::new(toolbox), reasoner).expect("engine"))
+}
+
+fn slow(delay_ms: u64) -> Arc<SlowReasoner> {
+    Arc::new(SlowReasoner {
+        delay: Duration::from_millis(delay_ms),
+        running: AtomicUsize::new(0),
+        peak: AtomicUsize::new(0),
+    })
+}
+
+#[tokio::test]
+async fn workers_are_bounded_and_every_alert_is_answered() {
+    let reasoner = slow(30);
+    let engine = engine_with(reasoner.clone(), |p| {
+        p.workers = 3;
+        p.queue_capacity = 64;
+    })
+    .await;
+    let cfg = engine.config().config.pipeline.clone();
+    let pipeline = Pipeline::start(engine, &cfg);
+    let mut waiting = Vec::new();
+    for i in 0..12 {
+        let alert = text_alert(&format!("Disk usage on node-{i} at 97%"));
+        assert_eq!(pipeline.admit(&alert, false).await, Admission::Analyze);
+        waiting.push(pipeline.submit(alert, Instant::now()).expect("queued"));
+    }
+    for rx in waiting {
+        let analysis = rx.await.expect("answered").expect("ran");
+        assert_eq!(analysis.route.agent, "resource");
+    }
+    assert_eq!(
+        reasoner.peak.load(Ordering::SeqCst),
+        3,
+        "never more than 3 at once"
+    );
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_visibly_and_hands_the_alert_back() {
+    let engine = engine_with(slow(300), |p| {
+        p.workers = 1;
+        p.queue_capacity = 2;
+    })
+    .await;
+    let cfg = engine.config().config.pipeline.clone();
+    let pipeline = Pipeline::start(engine, &cfg);
+    let mut accepted = Vec::new();
+    let mut refused = Vec::new();
+    for i in 0..6 {
+        let alert = text_alert(&format!("CPU throttling above 50% for search-{i}"));
+        match pipeline.submit(alert, Instant::now()) {
+            Ok(rx) => accepted.push(rx),
+            Err(SubmitError::QueueFull { capacity, alert }) => {
+                assert_eq!(capacity, 2);
+                assert!(alert.title.contains("search-"), "the alert comes back");
+                refused.push(alert);
+            }
+            Err(e) => panic!("unexpected {e}"),
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(!refused.is_empty(), "some were refused");
+    assert!(accepted.len() >= 2, "the queue took what it could");
+    assert_eq!(accepted.len() + refused.len(), 6, "nothing vanished");
+    for rx in accepted {
+        assert!(rx.await.expect("answered").is_ok());
+    }
+}
+
+#[tokio::test]
+async fn a_run_past_its_deadline_is_reported() {
+    let engine = engine_with(slow(3_000), |p| p.run_deadline_secs = 1).await;
+    let cfg = engine.config().config.pipeline.clone();
+    let pipeline = Pipeline::start(engine, &cfg);
+    match pipeline
+        .process(text_alert("MongoDB slow queries on orders"), Instant::now())
+        .await
+    {
+        Processed::Ran(Err(RunError::DeadlineExceeded(1))) => {}
+        other => panic!("expected a deadline error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_failing_llm_falls_back_to_the_offline_analyzer() {
+    let engine = engine_with(Arc::new(BrokenReasoner), |_| {}).await;
+    let cfg = engine.config().config.pipeline.clone();
+    let pipeline = Pipeline::start(engine, &cfg);
+    match pipeline
+        .process(
+            text_alert("Database connection pool exhausted for user-service"),
+            Instant::now(),
+        )
+        .await
+    {
+        Processed::Ran(Ok(analysis)) => {
+            assert!(
+                analysis.rca.reasoner.starts_with("offline (fallback:"),
+                "{}",
+                analysis.rca.reasoner
+            );
+            assert!(analysis.rca.reasoner.contains("connection refused"));
+            assert!(!analysis.rca.root_cause.is_empty());
+        }
+        other => panic!("expected an analysis, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn concurrent_copies_of_one_alert_are_analysed_once() {
+    let engine = engine_with(Arc::new(OfflineReasoner), |_| {}).await;
+    let cfg = engine.config().config.pipeline.clone();
+    let pipeline = Arc::new(Pipeline::start(engine, &cfg));
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let p = pipeline.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut alert = text_alert("Pod checkout-7d9f is in CrashLoopBackOff");
+            alert.slack.event_id = Some(format!("Ev{}", i % 3));
+            p.admit(&alert, false).await
+        }));
+    }
+    let mut analyze = 0;
+    for t in tasks {
+        match t.await.expect("task") {
+            Admission::Analyze => analyze += 1,
+            Admission::Skip(SkipReason::Duplicate) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(analyze, 1);
+}
+
+#[tokio::test]
+async fn resolved_alerts_are_skipped_even_when_forced() {
+    let engine = engine_with(Arc::new(OfflineReasoner), |_| {}).await;
+    let cfg = engine.config().config.pipeline.clone();
+    let pipeline = Pipeline::start(engine, &cfg);
+    let mut alert = text_alert("Disk usage on node-3 at 97%");
+    alert.status = AlertStatus::Resolved;
+    assert_eq!(
+        pipeline.admit(&alert, true).await,
+        Admission::Skip(SkipReason::Resolved)
+    );
+    // A resolved message must not consume the fingerprint: the next firing is analysed.
+    alert.status = AlertStatus::Firing;
+    assert_eq!(pipeline.admit(&alert, false).await, Admission::Analyze);
+    assert_eq!(
+        pipeline.admit(&alert, true).await,
+        Admission::Analyze,
+        "force bypasses dedup"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_drains_queued_work_within_grace() {
+    let engine = engine_with(slow(50), |p| p.workers = 2).await;
+    let cfg = engine.config().config.pipeline.clone();
+    let pipeline = Pipeline::start(engine, &cfg);
+    let mut waiting = Vec::new();
+    for i in 0..6 {
+        waiting.push(
+            pipeline
+                .submit(text_alert(&format!("OOMKilled api-{i}")), Instant::now())
+                .expect("queued"),
+        );
+    }
+    assert!(
+        pipeline.shutdown(Duration::from_secs(5)).await,
+        "drained in time"
+    );
+    for rx in waiting {
+        assert!(rx.await.expect("answered").is_ok());
+    }
+}
