@@ -373,3 +373,88 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::TOOL_NAMES;
+
+    #[test]
+    fn embedded_config_is_valid_and_complete() {
+        let loaded =
+            LoadedConfig::from_yaml_str(EMBEDDED_AGENTS_YAML, ConfigOrigin::Embedded, TOOL_NAMES)
+                .expect("embedded config is valid");
+        let names: Vec<&str> = loaded
+            .config
+            .agents
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(names, ["network", "database", "kubernetes", "resource"]);
+        assert_eq!(loaded.prompts.len(), 4);
+        assert!(loaded.prompts.values().all(|p| p.contains("{evidence}")));
+    }
+
+    #[test]
+    fn glob_matching() {
+        assert!(glob_match("query_*", "query_logs"));
+        assert!(glob_match("*", "anything"));
+        assert!(glob_match("get_*_status", "get_pod_status"));
+        assert!(!glob_match("get_*_status", "get_pod_logs"));
+        assert!(glob_match("resolve_dns", "resolve_dns"));
+        assert!(!glob_match("resolve_dns", "resolve_dns2"));
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let yaml = r#"
+default_agent: ghost
+pipeline: {workers: 0}
+agents:
+  - name: a
+    description: a
+    prompt: prompts/network.md
+    match:
+      keywords: {"": 1}
+      regex: [{pattern: "([", weight: 1}]
+      labels: [{key: alertname, value: "*bad", weight: 1}]
+    tools: [nope_*]
+    collect: [{tool: get_events}]
+  - name: a
+    description: duplicate
+    prompt: prompts/nowhere.md
+"#;
+        let err = LoadedConfig::from_yaml_str(yaml, ConfigOrigin::Embedded, TOOL_NAMES)
+            .expect_err("invalid");
+        let msg = err.to_string();
+        for needle in [
+            "empty keyword",
+            "bad regex `([`",
+            "bad regex `*bad` for label `alertname`",
+            "unknown tool `nope_*`",
+            "collect calls `get_events`, which is not in its `tools` list",
+            "agent `a` is defined twice",
+            "default_agent `ghost`",
+            "pipeline.workers must be at least 1",
+            "prompts/nowhere.md is not embedded",
+        ] {
+            assert!(msg.contains(needle), "missing `{needle}` in:\n{msg}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let yaml = "default_agent: a\nagents: []\nsurprise: 1\n";
+        let err = LoadedConfig::from_yaml_str(yaml, ConfigOrigin::Embedded, TOOL_NAMES)
+            .expect_err("unknown field");
+        assert!(err.to_string().contains("surprise"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Secret::new("xoxb-123-secret");
+        assert_eq!(format!("{s:?}"), "***");
+        assert_eq!(format!("{s}"), "***");
+        assert_eq!(s.expose(), "xoxb-123-secret");
+    }
+}
