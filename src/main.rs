@@ -180,7 +180,7 @@ async fn replay(engine: &Engine, targets: &[String], json: bool) -> anyhow::Resu
             if targets.len() > 1 {
                 println!("── {} ──", scenario.name);
             }
-            println!("{}", out.text);
+            println!("{}", out.terminal_text());
             if let Some(route) = &out.route {
                 println!(
                     "\n(route: {} · score {} · {})",

@@ -212,6 +212,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
         }
         Intake::Alert(alert) => *alert,
     };
+    let kept = alert.clone();
     match pipeline.process(alert, received).await {
         Processed::Skipped { alert, reason } => {
             let route = pipeline.engine().route(&alert);
@@ -235,7 +236,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             }
         }
         Processed::Ran(Ok(analysis)) => ReplayOutput {
-            alert: None,
+            alert: Some(kept),
             action: "analyze",
             skip_reason: None,
             route: Some(analysis.route),
@@ -245,7 +246,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             elapsed_ms: analysis.elapsed_ms,
         },
         Processed::Ran(Err(e)) => ReplayOutput {
-            alert: None,
+            alert: Some(kept),
             action: "analyze",
             skip_reason: None,
             route: None,
@@ -255,7 +256,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             elapsed_ms: ms(received),
         },
         Processed::Refused(e) => ReplayOutput {
-            alert: None,
+            alert: Some(kept),
             action: "skip",
             skip_reason: None,
             route: None,
@@ -271,17 +272,9 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
 pub async fn replay(base: &Engine, scenario: &Scenario) -> Result<ReplayOutput, ScenarioError> {
     let received = Instant::now();
     let intake = scenario.intake()?;
-    let alert_copy = match &intake {
-        Intake::Alert(a) => Some((**a).clone()),
-        Intake::Ignored(_) => None,
-    };
     let engine = Arc::new(base.with_toolbox(Arc::new(scenario.toolbox().await?)));
     let pipeline = Pipeline::start(engine, &base.config().config.pipeline);
-    let mut out = replay_intake(&pipeline, intake, received).await;
-    if out.alert.is_none() {
-        out.alert = alert_copy;
-    }
-    Ok(out)
+    Ok(replay_intake(&pipeline, intake, received).await)
 }
 
 fn ms(since: Instant) -> f64 {
@@ -411,6 +404,25 @@ pub fn percentile(sorted: &[f64], q: f64) -> f64 {
     }
     let rank = (q * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+impl ReplayOutput {
+    /// The reply as a person reads it in a terminal (no Slack escaping or length cap).
+    pub fn terminal_text(&self) -> String {
+        match (&self.rca, &self.alert, &self.route) {
+            (Some(rca), Some(alert), Some(route)) => {
+                let ctx = crate::slack::blocks::ReplyContext {
+                    alert_title: &alert.title,
+                    service: alert.service.as_deref(),
+                    agent: &route.agent,
+                    elapsed_ms: self.elapsed_ms.round() as u64,
+                    fingerprint: Some(&alert.fingerprint),
+                };
+                crate::slack::text::render_terminal(rca, &ctx)
+            }
+            _ => self.text.clone(),
+        }
+    }
 }
 
 impl EvalReport {

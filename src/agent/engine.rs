@@ -172,7 +172,7 @@ impl Engine {
             service: alert.service.as_deref(),
             agent: &route.agent,
             elapsed_ms: elapsed_ms.round() as u64,
-            fingerprint: None,
+            fingerprint: Some(&alert.fingerprint),
         };
         let blocks = render_blocks(&rca, &ctx);
         let text = render_text(&rca, &ctx);
