@@ -9,6 +9,7 @@
 //! group value is the `alertname` when it looks like one (`HighErrorRate`), and a second,
 //! lower-case group value is taken as the service (`HighErrorRate api` → `api`).
 
+use super::text::is_node_name;
 use super::{Findings, known_severity, status_prefix};
 
 /// Alertmanager's status prefix, or its `#/alerts` link.
@@ -61,21 +62,57 @@ pub(super) fn title_labels<'a>(title: &'a str, f: &mut Findings) -> &'a str {
             f.label(k, &v);
         }
     } else {
-        for value in parens.split_whitespace() {
-            bare_value(value, f);
-        }
+        bare_values(parens, f);
     }
     group
 }
 
-/// A bare common-label value: recognise severity and environment words.
-fn bare_value(value: &str, f: &mut Findings) {
-    let value = value.trim_matches(',');
-    if known_severity(value).is_some() {
-        f.label("severity", value);
-    } else if ENV_WORDS.contains(&value.to_lowercase().as_str()) {
-        f.label("env", value);
+/// Bare common-label values: severity and environment words, pod names, and — when exactly one
+/// plain name is left over — a fallback service (`(prod billing critical)` → `billing`).
+fn bare_values(parens: &str, f: &mut Findings) {
+    let mut names: Vec<&str> = Vec::new();
+    for value in parens.split_whitespace().map(|v| v.trim_matches(',')) {
+        if known_severity(value).is_some() {
+            f.label("severity", value);
+        } else if ENV_WORDS.contains(&value.to_lowercase().as_str()) {
+            f.label("env", value);
+        } else if is_pod_name(value) {
+            f.label("pod", value);
+        } else if is_plain_name(value) && !is_node_name(value) && !names.contains(&value) {
+            names.push(value);
+        }
     }
+    if let [only] = names.as_slice() {
+        f.fallback_service = Some((*only).to_string());
+    }
+}
+
+/// `checkout-7d9f8b6c5d-x2k4p`: a Deployment pod (name, ReplicaSet hash, 5-char suffix).
+pub(super) fn is_pod_name(v: &str) -> bool {
+    let mut segments = v.rsplitn(3, '-');
+    match (segments.next(), segments.next(), segments.next()) {
+        (Some(suffix), Some(hash), Some(base)) => {
+            let alnum = |s: &str| {
+                s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            };
+            !base.is_empty()
+                && suffix.len() == 5
+                && (5..=10).contains(&hash.len())
+                && alnum(suffix)
+                && alnum(hash)
+                && (suffix.chars().any(|c| c.is_ascii_digit())
+                    || hash.chars().any(|c| c.is_ascii_digit()))
+        }
+        _ => false,
+    }
+}
+
+/// A lower-case name without dots: `billing`, `storefront-tls`.
+fn is_plain_name(v: &str) -> bool {
+    v.starts_with(|c: char| c.is_ascii_lowercase())
+        && v.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
 const ENV_WORDS: &[&str] = &[
@@ -130,6 +167,24 @@ mod tests {
         assert_eq!(f.labels["severity"], "critical");
         assert_eq!(f.labels["env"], "prod");
         assert_eq!(f.service.as_deref(), Some("api"));
+        assert_eq!(f.fallback_service, None);
+    }
+
+    #[test]
+    fn one_leftover_value_is_a_fallback_service() {
+        let mut f = Findings::default();
+        extract(
+            "KubePodCrashLooping (notifications prod notifications-rlwpcqhgf2-hrtvr notifications warning)",
+            "",
+            &mut f,
+        );
+        assert_eq!(f.labels["pod"], "notifications-rlwpcqhgf2-hrtvr");
+        assert_eq!(f.fallback_service.as_deref(), Some("notifications"));
+        let mut f = Findings::default();
+        extract("X (prod a b critical)", "", &mut f);
+        assert_eq!(f.fallback_service, None);
+        assert!(!is_pod_name("storefront-tls"));
+        assert!(!is_pod_name("a-b-c"));
     }
 
     #[test]

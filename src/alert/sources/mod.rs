@@ -59,6 +59,9 @@ struct Findings {
     severity: Option<String>,
     /// A service named by the dialect's layout (Alertmanager group values).
     service: Option<String>,
+    /// A weaker guess, used only when labels and the text name no service (the one unexplained
+    /// value among Alertmanager's common-label values).
+    fallback_service: Option<String>,
     host: Option<String>,
 }
 
@@ -146,7 +149,8 @@ fn finish(title: String, body: String, source: AlertSource, origin: Origin, f: F
     let service = first_label(&f.labels, SERVICE_KEYS)
         .or(f.service)
         .or_else(|| text::service_in(&title))
-        .or_else(|| text::service_in(&body));
+        .or_else(|| text::service_in(&body))
+        .or(f.fallback_service);
     let namespace = first_label(&f.labels, NAMESPACE_KEYS);
     let host = f
         .host
@@ -199,7 +203,7 @@ const NAMESPACE_KEYS: &[&str] = &[
     "k8s_namespace_name",
     "exported_namespace",
 ];
-const HOST_KEYS: &[&str] = &["host", "hostname", "host.name", "instance"];
+const HOST_KEYS: &[&str] = &["host", "hostname", "host.name", "host_name", "instance"];
 const SEVERITY_KEYS: &[&str] = &["severity", "priority", "level", "alert_severity"];
 
 fn first_label(labels: &BTreeMap<String, String>, keys: &[&str]) -> Option<String> {

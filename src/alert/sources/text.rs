@@ -75,25 +75,39 @@ fn named_objects(text: &str, f: &mut Findings) {
             f.label("node", word);
             continue;
         }
-        let key = match lower.as_str() {
-            "node" => "node",
-            "pod" => "pod",
-            "container" => "container",
-            "namespace" | "ns" => "namespace",
-            _ => continue,
-        };
         let next = words.get(i + 1).map(|w| clean(w)).unwrap_or_default();
-        if is_object_name(next) {
-            f.label(key, next);
+        match lower.as_str() {
+            "node" if is_object_name(next) && next.contains(|c: char| c.is_ascii_digit()) => {
+                f.label("node", next)
+            }
+            "pod" => pod_reference(next, f),
+            "container" if is_object_name(next) => f.label("container", next),
+            "namespace" | "ns" if is_object_name(next) => f.label("namespace", next),
+            _ => {}
         }
     }
+}
+
+/// `checkout-7d9f` or `prod/checkout-7d9f` (namespace/pod) after the word "pod".
+fn pod_reference(next: &str, f: &mut Findings) {
+    let (namespace, pod) = match next.split_once('/') {
+        Some((ns, pod)) => (Some(ns), pod),
+        None => (None, next),
+    };
+    if !is_object_name(pod) || !pod.contains('-') {
+        return;
+    }
+    if let Some(ns) = namespace.filter(|ns| is_object_name(ns)) {
+        f.label("namespace", ns);
+    }
+    f.label("pod", pod);
 }
 
 /// Words looked at per text: enough for any real alert, bounded for hostile input.
 const MAX_WORDS: usize = 4096;
 
 /// `node-3`, `node_12`, `node-a1`.
-fn is_node_name(lower: &str) -> bool {
+pub(super) fn is_node_name(lower: &str) -> bool {
     lower
         .strip_prefix("node-")
         .or_else(|| lower.strip_prefix("node_"))
@@ -207,13 +221,25 @@ const STOPWORDS: &[&str] = &[
     "low",
 ];
 
+/// Word endings that mark a service name in prose (`user-service`, `search-api`).
+const SERVICE_SUFFIXES: &[&str] = &[
+    "-service",
+    "_service",
+    "-svc",
+    "-api",
+    "-server",
+    "-worker",
+    "-gateway",
+    "-backend",
+    "-frontend",
+];
+
 /// A service named in prose, if any.
 pub(super) fn service_in(text: &str) -> Option<String> {
     let words: Vec<&str> = text.split_whitespace().take(MAX_WORDS).map(clean).collect();
     let suffixed = words.iter().find(|w| {
         let l = w.to_lowercase();
-        (l.ends_with("-service") || l.ends_with("_service") || l.ends_with("-svc"))
-            && is_service_name(w)
+        SERVICE_SUFFIXES.iter().any(|s| l.ends_with(s)) && is_service_name(w)
     });
     if let Some(w) = suffixed {
         return Some((*w).to_string());
@@ -274,7 +300,8 @@ fn is_hostname(w: &str) -> bool {
         && labels.iter().all(|l| {
             !l.is_empty()
                 && !l.starts_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && l.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         })
         && last.len() >= 2
         && last.chars().all(|c| c.is_ascii_alphabetic())
@@ -365,6 +392,15 @@ mod tests {
         let a = text_alert("Pod checkout-7d9f is in CrashLoopBackOff in namespace shop");
         assert_eq!(a.labels["pod"], "checkout-7d9f");
         assert_eq!(a.namespace.as_deref(), Some("shop"));
+        let a = text_alert("Node filesystem almost full. Pods on node: report-worker");
+        assert_eq!(a.labels.get("node"), None);
+        let a = text_alert("Evictions on node ip-10-0-5-23.ec2.internal");
+        assert_eq!(a.labels["node"], "ip-10-0-5-23.ec2.internal");
+        let a = text_alert("Pod prod/notifications-rlwpcqhgf2-hrtvr is crash looping");
+        assert_eq!(a.labels["pod"], "notifications-rlwpcqhgf2-hrtvr");
+        assert_eq!(a.namespace.as_deref(), Some("prod"));
+        let a = text_alert("Is anyone looking at search-api? replicas are down");
+        assert_eq!(a.service.as_deref(), Some("search-api"));
         let a = text_alert("Container api OOMKilled: memory usage above limit");
         assert_eq!(a.service.as_deref(), Some("api"));
     }
