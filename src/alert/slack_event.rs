@@ -774,6 +774,6 @@ mod tests {
         let big = "y".repeat(MAX_ALERT_BYTES);
         let a = alert(json!({"type":"message","text":big,"attachments":[{"text":"more"}]}));
         assert!(a.truncated);
-        assert!(a.title.len() + a.text.len() <= MAX_ALERT_BYTES);
+        assert!(a.text.len() <= MAX_ALERT_BYTES && a.title.chars().count() <= 200);
     }
 }

@@ -121,7 +121,14 @@ pub fn parse_message(parts: &MessageParts) -> Alert {
 fn build(parts: &MessageParts, source: AlertSource, origin: Origin) -> Alert {
     let (headline, body) = split_headline(parts);
     let prefix = status_prefix(&headline);
-    let title = clip_chars(prefix.rest.trim(), MAX_TITLE_CHARS).to_string();
+    let full_title = prefix.rest.trim();
+    let title = clip_chars(full_title, MAX_TITLE_CHARS).to_string();
+    // A headline too long for the title is kept whole at the top of the text.
+    let body = if title.len() < full_title.len() {
+        format!("{full_title}\n{body}").trim_end().to_string()
+    } else {
+        body
+    };
     let mut f = Findings {
         status: prefix.status,
         severity: prefix.severity.map(str::to_string),
@@ -186,13 +193,16 @@ const SERVICE_KEYS: &[&str] = &[
     "service",
     "service_name",
     "service.name",
+    "kube_service",
     "app",
     "app.kubernetes.io/name",
     "job",
     "deployment",
     "k8s.deployment.name",
     "k8s_deployment_name",
+    "kube_deployment",
     "container",
+    "kube_container_name",
     "k8s.container.name",
     "k8s_container_name",
 ];
@@ -303,7 +313,9 @@ pub(crate) fn status_prefix(headline: &str) -> StatusPrefix<'_> {
     let Some((word, rest)) = s.split_once(':') else {
         return none;
     };
-    match classify_prefix(word).filter(|_| !word.contains(' ') || word.len() <= 12) {
+    // "OK:" and "No data:" open sentences too often to be read as a status.
+    let sentence_like = word.contains(' ') || word.trim().eq_ignore_ascii_case("ok");
+    match classify_prefix(word).filter(|_| !sentence_like) {
         Some((status, severity)) if !word.trim().is_empty() => StatusPrefix {
             status: Some(status),
             rest: rest.trim_start(),
@@ -397,6 +409,8 @@ mod tests {
         assert_eq!((p.status, p.rest), (Some(AlertStatus::Resolved), "disk ok"));
         let p = status_prefix("Note: the [x");
         assert_eq!(p.status, None);
+        assert_eq!(status_prefix("OK: so the DB is down").status, None);
+        assert_eq!(status_prefix("No data: nothing").status, None);
         assert_eq!(status_prefix("[unterminated").rest, "[unterminated");
     }
 

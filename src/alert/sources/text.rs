@@ -411,7 +411,9 @@ mod tests {
         assert_eq!(a.title, "High latency");
         assert_eq!(a.text, "line two\n\nline three");
         let long = "x".repeat(500);
-        assert_eq!(text_alert(&long).title.len(), 200);
+        let a = text_alert(&format!("{long}\nsecond"));
+        assert_eq!(a.title.len(), 200);
+        assert_eq!(a.text, format!("{long}\nsecond"));
     }
 
     #[test]
@@ -469,6 +471,6 @@ mod tests {
     fn huge_text_is_truncated() {
         let a = text_alert(&"é".repeat(MAX_ALERT_BYTES));
         assert!(a.truncated);
-        assert!(a.title.len() + a.text.len() <= MAX_ALERT_BYTES);
+        assert!(a.text.len() <= MAX_ALERT_BYTES && a.title.chars().count() <= 200);
     }
 }
