@@ -417,3 +417,53 @@ fn fixture_alerts_parse_if_present() {
         }
     }
 }
+
+/// Every path of a JSON value (object keys and array indexes).
+fn paths(v: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, child) in m {
+                let p = format!("{prefix}/{}", k.replace('~', "~0").replace('/', "~1"));
+                out.push(p.clone());
+                paths(child, &p, out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, child) in a.iter().enumerate() {
+                let p = format!("{prefix}/{i}");
+                out.push(p.clone());
+                paths(child, &p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn any_field_of_any_type_never_panics() {
+    let odd = [
+        serde_json::json!(null),
+        serde_json::json!(5),
+        serde_json::json!(-1.5),
+        serde_json::json!(true),
+        serde_json::json!(""),
+        serde_json::json!("<<&amp;[FIRING:1] (a=\"b\" é"),
+        serde_json::json!([]),
+        serde_json::json!({}),
+        serde_json::json!([{"type": "text"}]),
+    ];
+    for example in [AM_ENVELOPE, GRAFANA_EVENT, SIGNOZ_EVENT, DATADOG_EVENT] {
+        let base: serde_json::Value = serde_json::from_str(example).expect("example JSON");
+        let mut all = Vec::new();
+        paths(&base, "", &mut all);
+        for path in &all {
+            for value in &odd {
+                let mut v = base.clone();
+                if let Some(slot) = v.pointer_mut(path) {
+                    *slot = value.clone();
+                }
+                let _ = sre_agent::alert::parse_slack_value(&v);
+            }
+        }
+    }
+}
