@@ -9,7 +9,8 @@
 //!    `[Triggered on {host:web-1}]`) and reads the status from it;
 //! 3. lets the dialect module pull labels out of its own layout;
 //! 4. fills service, namespace, host and severity from the labels, falling back to plain-text
-//!    heuristics (the `text` module, also behind [`text_alert`]) so that even a hand-written alert gets the fields it names.
+//!    heuristics (the `text` module, also behind [`text_alert`]) so that even a hand-written
+//!    alert gets the fields it names.
 //!
 //! Nothing here fails: anything unrecognised is still an alert of source
 //! [`AlertSource::Text`].
