@@ -1,19 +1,779 @@
-//! Reading a Slack `message` event (or a whole `events_api` envelope) into an [`Intake`]. (stub)
+//! Reading a Slack `message` event (or a whole `events_api` envelope) into an [`Intake`].
+//!
+//! Three input shapes are accepted: a Socket Mode envelope
+//! (`{"envelope_id", "type": "events_api", "payload": {…}}`), an Events API callback
+//! (`{"type": "event_callback", "event_id", "event": {…}}`), or a bare event. What happens next:
+//!
+//! - not a `message` event (`reaction_added`, …) → [`IgnoreReason::NotAMessage`];
+//! - `message_deleted` → [`IgnoreReason::Deletion`]; a reply in a thread (`thread_ts` ≠ `ts`) →
+//!   [`IgnoreReason::ThreadReply`];
+//! - `message_changed` → the new version (`event.message`) is parsed; only an alert that turned
+//!   resolved is returned (so the bot can note it), anything else is [`IgnoreReason::Edit`];
+//! - otherwise every piece of content is collected — `text`, each attachment's `pretext`,
+//!   `title`, `text`, `fields[]` (as `title: value`), `fallback` (only when the attachment has
+//!   nothing else), `footer`, and `blocks` (section, header, fields, context, rich text) —
+//!   with Slack escapes decoded (`&amp; &lt; &gt;`, `<url|label>` → `label (url)`, URLs
+//!   collected as links) and handed to [`super::sources`]; no content at all →
+//!   [`IgnoreReason::Empty`].
+//!
+//! The content is capped at [`MAX_ALERT_BYTES`] (cut on a char boundary, `truncated` set), and
+//! the walk over attachments and blocks is bounded, so hostile input stays cheap. Fields of an
+//! unexpected JSON type are skipped, never a panic.
 
-use super::{Intake, ParseError};
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use super::sources::{MessageParts, clip_bytes, parse_message};
+use super::{
+    Alert, AlertStatus, IgnoreReason, Ignored, Intake, MAX_ALERT_BYTES, Origin, ParseError,
+    SlackRef,
+};
+
+type Object = Map<String, Value>;
+
+/// Attachments, blocks and links looked at per message.
+const MAX_ATTACHMENTS: usize = 100;
+const MAX_BLOCKS: usize = 100;
+const MAX_LINKS: usize = 64;
+const MAX_LINK_BYTES: usize = 2048;
+/// JSON nodes visited in blocks and rich text, and their depth.
+const MAX_NODES: usize = 10_000;
+const MAX_DEPTH: usize = 16;
+/// Longest `<…>` control sequence recognised.
+const MAX_CONTROL_BYTES: usize = 4096;
+
+/// Message subtypes that are channel housekeeping, not content.
+const HOUSEKEEPING: &[&str] = &[
+    "channel_join",
+    "channel_leave",
+    "channel_topic",
+    "channel_purpose",
+    "channel_name",
+    "channel_archive",
+    "channel_unarchive",
+    "group_join",
+    "group_leave",
+    "pinned_item",
+    "unpinned_item",
+];
 
 /// Parse text that should hold a Slack event or envelope.
 pub fn parse_slack_json(input: &str) -> Result<Intake, ParseError> {
-    let v: serde_json::Value = serde_json::from_str(input)?;
+    let v: Value = serde_json::from_str(input)?;
     parse_slack_value(&v)
 }
 
 /// Parse a Slack event or envelope already decoded as JSON.
-pub fn parse_slack_value(v: &serde_json::Value) -> Result<Intake, ParseError> {
-    let text = v
-        .pointer("/payload/event/text")
-        .or_else(|| v.get("text"))
-        .and_then(|t| t.as_str())
-        .ok_or_else(|| ParseError::NotSlackEvent("no text".into()))?;
-    Ok(Intake::Alert(Box::new(super::sources::text_alert(text))))
+pub fn parse_slack_value(v: &Value) -> Result<Intake, ParseError> {
+    let (event, delivery) = locate_event(v)?;
+    Ok(read_event(event, &delivery))
+}
+
+/// Delivery ids from the envelope and the callback wrapper.
+#[derive(Debug, Default, Clone)]
+struct Delivery {
+    envelope_id: Option<String>,
+    event_id: Option<String>,
+    retry_attempt: u32,
+}
+
+fn not_event(msg: impl Into<String>) -> ParseError {
+    ParseError::NotSlackEvent(msg.into())
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn str_of<'a>(o: &'a Object, key: &str) -> Option<&'a str> {
+    o.get(key).and_then(Value::as_str)
+}
+
+fn string_of(o: &Object, key: &str) -> Option<String> {
+    str_of(o, key).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// Find the event object inside whatever wrapper the input has.
+fn locate_event(v: &Value) -> Result<(&Object, Delivery), ParseError> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| not_event(format!("expected a JSON object, found {}", kind(v))))?;
+    match str_of(obj, "type") {
+        Some("events_api") => envelope(obj),
+        Some("event_callback") => callback(obj, Delivery::default()),
+        Some(t) if obj.contains_key("envelope_id") => Err(not_event(format!(
+            "Socket Mode envelope of type {t:?} carries no message event"
+        ))),
+        Some(_) => Ok((obj, Delivery::default())),
+        None if obj.get("event").is_some_and(Value::is_object) => {
+            callback(obj, Delivery::default())
+        }
+        None => Err(not_event(
+            "object has no string \"type\" (expected an events_api envelope, an event_callback \
+             payload or a message event)",
+        )),
+    }
+}
+
+/// `{"envelope_id", "type": "events_api", "retry_attempt", "payload": {…}}`.
+fn envelope(obj: &Object) -> Result<(&Object, Delivery), ParseError> {
+    let payload = obj
+        .get("payload")
+        .and_then(Value::as_object)
+        .ok_or_else(|| not_event("events_api envelope without a payload object"))?;
+    let retry = obj
+        .get("retry_attempt")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let delivery = Delivery {
+        envelope_id: string_of(obj, "envelope_id"),
+        event_id: None,
+        retry_attempt: u32::try_from(retry).unwrap_or(u32::MAX),
+    };
+    callback(payload, delivery)
+}
+
+/// `{"type": "event_callback", "event_id", "event": {…}}`.
+fn callback(obj: &Object, mut delivery: Delivery) -> Result<(&Object, Delivery), ParseError> {
+    let event = obj
+        .get("event")
+        .and_then(Value::as_object)
+        .ok_or_else(|| not_event("event_callback payload without an event object"))?;
+    delivery.event_id = string_of(obj, "event_id");
+    Ok((event, delivery))
+}
+
+fn ignored(reason: IgnoreReason, detail: impl Into<String>) -> Intake {
+    Intake::Ignored(Ignored {
+        reason,
+        detail: detail.into(),
+    })
+}
+
+/// Decide what a located event is.
+fn read_event(event: &Object, delivery: &Delivery) -> Intake {
+    let ty = str_of(event, "type").unwrap_or_default();
+    if ty != "message" {
+        let what = if ty.is_empty() { "untyped" } else { ty };
+        return ignored(IgnoreReason::NotAMessage, format!("{what} event"));
+    }
+    match str_of(event, "subtype") {
+        Some("message_deleted") => ignored(IgnoreReason::Deletion, "message deleted"),
+        Some("message_changed") => edited(event, delivery),
+        Some("message_replied") => ignored(IgnoreReason::ThreadReply, "thread reply notification"),
+        Some(s) if HOUSEKEEPING.contains(&s) => {
+            ignored(IgnoreReason::NotAMessage, format!("{s} message"))
+        }
+        _ => match message(event, event, delivery) {
+            Ok(alert) => Intake::Alert(alert),
+            Err(why) => Intake::Ignored(why),
+        },
+    }
+}
+
+/// `message_changed`: only an alert that is now resolved is worth returning.
+fn edited(event: &Object, delivery: &Delivery) -> Intake {
+    let Some(new) = event.get("message").and_then(Value::as_object) else {
+        return ignored(IgnoreReason::Edit, "message_changed without a new message");
+    };
+    match message(new, event, delivery) {
+        Ok(alert) if alert.status == AlertStatus::Resolved => Intake::Alert(alert),
+        Ok(_) => ignored(IgnoreReason::Edit, "edited message is not a resolved alert"),
+        Err(why) => ignored(
+            IgnoreReason::Edit,
+            format!("edit of a message: {}", why.detail),
+        ),
+    }
+}
+
+/// A message (or the new version of an edited one) as an alert. `outer` is the event that
+/// carried it, for the channel.
+fn message(msg: &Object, outer: &Object, delivery: &Delivery) -> Result<Box<Alert>, Ignored> {
+    let ts = str_of(msg, "ts");
+    if let Some(thread) = str_of(msg, "thread_ts").filter(|t| Some(*t) != ts) {
+        return Err(Ignored {
+            reason: IgnoreReason::ThreadReply,
+            detail: format!("reply in thread {thread}"),
+        });
+    }
+    let content = collect(msg);
+    if content.is_empty() {
+        return Err(Ignored {
+            reason: IgnoreReason::Empty,
+            detail: "message has no text, attachments or blocks with text".into(),
+        });
+    }
+    let mut alert = parse_message(&content.parts);
+    alert.origin = origin(msg);
+    alert.links = content.links;
+    alert.truncated = content.truncated;
+    alert.fired_at = ts.and_then(parse_ts).or(content.attachment_ts);
+    alert.slack = SlackRef {
+        channel: string_of(msg, "channel").or_else(|| string_of(outer, "channel")),
+        ts: ts.map(str::to_string),
+        event_id: delivery.event_id.clone(),
+        envelope_id: delivery.envelope_id.clone(),
+        retry_attempt: delivery.retry_attempt,
+        bot_id: string_of(msg, "bot_id"),
+        user: string_of(msg, "user"),
+    };
+    Ok(Box::new(alert))
+}
+
+/// `bot_message` or a `bot_id` ⇒ an integration; else a person.
+fn origin(msg: &Object) -> Origin {
+    let bot = str_of(msg, "subtype") == Some("bot_message") || string_of(msg, "bot_id").is_some();
+    if bot {
+        Origin::Integration
+    } else {
+        Origin::Person
+    }
+}
+
+/// Slack's `"1760000000.000100"` (or a number) as a time.
+fn parse_ts(ts: &str) -> Option<DateTime<Utc>> {
+    let (secs, frac) = ts.trim().split_once('.').unwrap_or((ts.trim(), ""));
+    let secs: i64 = secs.parse().ok()?;
+    let digits: String = frac.chars().take(9).collect();
+    let nanos = if digits.is_empty() {
+        0
+    } else {
+        let n: u32 = digits.parse().ok()?;
+        let scale = 10u32.checked_pow(9u32.checked_sub(u32::try_from(digits.len()).ok()?)?)?;
+        n.checked_mul(scale)?
+    };
+    DateTime::from_timestamp(secs, nanos)
+}
+
+fn ts_value(v: &Value) -> Option<DateTime<Utc>> {
+    match v {
+        Value::String(s) => parse_ts(s),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(|s| DateTime::from_timestamp(s, 0))
+            .or_else(|| n.as_f64().and_then(|f| parse_ts(&format!("{f:.6}")))),
+        _ => None,
+    }
+}
+
+/// Everything a message carries, decoded and bounded.
+#[derive(Debug, Default)]
+struct Content {
+    parts: MessageParts,
+    links: Vec<String>,
+    truncated: bool,
+    attachment_ts: Option<DateTime<Utc>>,
+}
+
+impl Content {
+    fn is_empty(&self) -> bool {
+        self.parts.headline.is_none() && self.parts.body.trim().is_empty()
+    }
+}
+
+/// Collect a message's content.
+fn collect(msg: &Object) -> Content {
+    let mut c = Collector::new();
+    let text = str_of(msg, "text").unwrap_or_default();
+    c.line(text);
+    let mut parts = MessageParts {
+        sender: string_of(msg, "username").or_else(|| {
+            msg.get("bot_profile")
+                .and_then(Value::as_object)
+                .and_then(|p| string_of(p, "name"))
+        }),
+        ..MessageParts::default()
+    };
+    let mut attachment_ts = None;
+    let attachments = msg.get("attachments").and_then(Value::as_array);
+    for att in attachments.into_iter().flatten().take(MAX_ATTACHMENTS) {
+        if let Some(att) = att.as_object() {
+            attachment(att, &mut c, &mut parts);
+            attachment_ts = attachment_ts.or_else(|| att.get("ts").and_then(ts_value));
+        }
+    }
+    c.blocks(msg.get("blocks"), !text.trim().is_empty());
+    parts.body = c.lines.join("\n");
+    Content {
+        parts,
+        links: c.links,
+        truncated: c.truncated,
+        attachment_ts,
+    }
+}
+
+/// One attachment's pieces, in reading order; the first title becomes the headline.
+fn attachment(att: &Object, c: &mut Collector, parts: &mut MessageParts) {
+    let before = c.lines.len();
+    c.line(str_of(att, "pretext").unwrap_or_default());
+    let title = str_of(att, "title").unwrap_or_default();
+    if let Some(link) = str_of(att, "title_link") {
+        c.link(link);
+    }
+    if parts.headline.is_none() && !title.trim().is_empty() {
+        parts.headline = c.decode(title);
+        parts.title_link = string_of(att, "title_link");
+    } else {
+        c.line(title);
+    }
+    c.line(str_of(att, "text").unwrap_or_default());
+    let fields = att.get("fields").and_then(Value::as_array);
+    for field in fields.into_iter().flatten().take(MAX_BLOCKS) {
+        if let Some(field) = field.as_object() {
+            c.field(field, parts);
+        }
+    }
+    c.blocks(att.get("blocks"), false);
+    let had_content = c.lines.len() > before || !title.trim().is_empty();
+    if !had_content {
+        c.line(str_of(att, "fallback").unwrap_or_default());
+    }
+    let footer = str_of(att, "footer").unwrap_or_default();
+    if parts.footer.is_none() && !footer.trim().is_empty() {
+        parts.footer = Some(footer.trim().to_string());
+    }
+    c.line(footer);
+}
+
+/// Decoded lines, links and the byte budget they share.
+struct Collector {
+    lines: Vec<String>,
+    seen: HashSet<String>,
+    links: Vec<String>,
+    budget: usize,
+    truncated: bool,
+    nodes: usize,
+}
+
+impl Collector {
+    fn new() -> Self {
+        Collector {
+            lines: Vec::new(),
+            seen: HashSet::new(),
+            links: Vec::new(),
+            budget: MAX_ALERT_BYTES,
+            truncated: false,
+            nodes: 0,
+        }
+    }
+
+    /// Decode one mrkdwn piece within the budget (and charge it).
+    fn decode(&mut self, raw: &str) -> Option<String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return None;
+        }
+        if self.budget == 0 {
+            self.truncated = true;
+            return None;
+        }
+        let (raw_kept, cut_raw) = clip_bytes(raw, self.budget.saturating_mul(2));
+        let decoded = decode_mrkdwn(raw_kept, &mut |url| self.link(url));
+        let (kept, cut) = clip_bytes(&decoded, self.budget);
+        self.truncated |= cut_raw || cut;
+        self.budget = self.budget.saturating_sub(kept.len() + 1);
+        self.bare_links(kept);
+        Some(kept.to_string())
+    }
+
+    /// Add a piece of content as a line (skipping exact repeats).
+    fn line(&mut self, raw: &str) {
+        if let Some(text) = self.decode(raw)
+            && self.seen.insert(text.clone())
+        {
+            self.lines.push(text);
+        }
+    }
+
+    /// An attachment field: a `title: value` line, and a (title, value) pair for labels.
+    fn field(&mut self, field: &Object, parts: &mut MessageParts) {
+        let title = self
+            .decode(str_of(field, "title").unwrap_or_default())
+            .unwrap_or_default();
+        let value = self
+            .decode(str_of(field, "value").unwrap_or_default())
+            .unwrap_or_default();
+        let line = match (title.is_empty(), value.is_empty()) {
+            (_, true) => title.clone(),
+            (true, false) => value.clone(),
+            (false, false) => format!("{title}: {value}"),
+        };
+        if !title.is_empty() && !value.is_empty() {
+            parts.fields.push((title, value));
+        }
+        if !line.is_empty() && self.seen.insert(line.clone()) {
+            self.lines.push(line);
+        }
+    }
+
+    fn link(&mut self, url: &str) {
+        let url = url.trim();
+        let usable = !url.is_empty() && url.len() <= MAX_LINK_BYTES;
+        if usable && self.links.len() < MAX_LINKS && !self.links.iter().any(|l| l == url) {
+            self.links.push(url.to_string());
+        }
+    }
+
+    /// Bare `http(s)://` URLs in decoded text.
+    fn bare_links(&mut self, text: &str) {
+        for word in text.split_whitespace() {
+            if self.links.len() >= MAX_LINKS {
+                return;
+            }
+            let Some(start) = word.find("http://").or_else(|| word.find("https://")) else {
+                continue;
+            };
+            let url = word
+                .get(start..)
+                .unwrap_or_default()
+                .trim_end_matches([')', ']', '>', ',', '.', ';', '"', '\'']);
+            self.link(url);
+        }
+    }
+
+    /// Block Kit blocks: section text and fields, header, context elements, rich text (unless
+    /// the message `text` already carries it).
+    fn blocks(&mut self, blocks: Option<&Value>, skip_rich_text: bool) {
+        let blocks = blocks.and_then(Value::as_array);
+        for block in blocks.into_iter().flatten().take(MAX_BLOCKS) {
+            self.nodes += 1;
+            if self.nodes > MAX_NODES {
+                return;
+            }
+            let Some(block) = block.as_object() else {
+                continue;
+            };
+            match str_of(block, "type").unwrap_or_default() {
+                "section" => {
+                    self.text_object(block.get("text"));
+                    self.text_objects(block.get("fields"));
+                }
+                "header" => self.text_object(block.get("text")),
+                "context" => self.text_objects(block.get("elements")),
+                "rich_text" if !skip_rich_text => {
+                    let mut out = String::new();
+                    self.rich_text(block, 0, &mut out);
+                    self.plain_lines(&out);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// A composition text object `{"type": "mrkdwn"|"plain_text", "text": …}`.
+    fn text_object(&mut self, v: Option<&Value>) {
+        let text = v.and_then(Value::as_object).and_then(|o| str_of(o, "text"));
+        self.line(text.unwrap_or_default());
+    }
+
+    fn text_objects(&mut self, v: Option<&Value>) {
+        let items = v.and_then(Value::as_array);
+        for item in items.into_iter().flatten().take(MAX_BLOCKS) {
+            self.text_object(Some(item));
+        }
+    }
+
+    /// Rich text is structured, not escaped: add its lines without mrkdwn decoding.
+    fn plain_lines(&mut self, text: &str) {
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if self.budget == 0 {
+                self.truncated = true;
+                return;
+            }
+            let (kept, cut) = clip_bytes(line, self.budget);
+            self.truncated |= cut;
+            self.budget = self.budget.saturating_sub(kept.len() + 1);
+            if self.seen.insert(kept.to_string()) {
+                self.lines.push(kept.to_string());
+            }
+        }
+    }
+
+    /// Flatten a rich_text element tree into `out`, bounded in depth, nodes and size.
+    fn rich_text(&mut self, v: &Object, depth: usize, out: &mut String) {
+        self.nodes += 1;
+        if depth > MAX_DEPTH || self.nodes > MAX_NODES || out.len() > self.budget {
+            return;
+        }
+        let field = |k: &str| str_of(v, k).unwrap_or_default();
+        match field("type") {
+            "text" => out.push_str(field("text")),
+            "link" => {
+                let (url, text) = (field("url"), field("text"));
+                self.link(url);
+                if text.is_empty() {
+                    out.push_str(url);
+                } else {
+                    out.push_str(&format!("{text} ({url})"));
+                }
+            }
+            "user" => out.push_str(&format!("@{}", field("user_id"))),
+            "usergroup" => out.push_str(&format!("@{}", field("usergroup_id"))),
+            "channel" => out.push_str(&format!("#{}", field("channel_id"))),
+            "broadcast" => out.push_str(&format!("@{}", field("range"))),
+            "emoji" => out.push_str(&format!(":{}:", field("name"))),
+            kind => {
+                let children = v.get("elements").and_then(Value::as_array);
+                for child in children.into_iter().flatten() {
+                    if let Some(child) = child.as_object() {
+                        self.rich_text(child, depth + 1, out);
+                    }
+                }
+                if kind != "rich_text_list" {
+                    out.push('\n');
+                }
+            }
+        }
+    }
+}
+
+/// Decode Slack mrkdwn escapes: `&amp; &lt; &gt;`, `<url|label>` → `label (url)`, `<url>` →
+/// `url`, `<@U1|bob>` → `@bob`, `<#C1|ops>` → `#ops`, `<!here>` → `@here`. URLs go to `link`.
+pub(crate) fn decode_mrkdwn(raw: &str, link: &mut dyn FnMut(&str)) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(open) = rest.find('<') {
+        unescape_into(rest.get(..open).unwrap_or_default(), &mut out);
+        let after = rest.get(open + 1..).unwrap_or_default();
+        match control_end(after) {
+            Some(close) => {
+                let inner = after.get(..close).unwrap_or_default();
+                out.push_str(&control(inner, link));
+                rest = after.get(close + 1..).unwrap_or_default();
+            }
+            None => {
+                out.push('<');
+                rest = after;
+            }
+        }
+    }
+    unescape_into(rest, &mut out);
+    out
+}
+
+/// Where a `<…>` control sequence starting at `after` ends, if it is one. The scan stops at the
+/// next `<` or newline, so decoding stays linear on hostile input.
+fn control_end(after: &str) -> Option<usize> {
+    let window = after
+        .get(..MAX_CONTROL_BYTES.min(after.len()))
+        .unwrap_or(after);
+    let close = window.find(['>', '<', '\n'])?;
+    let inner = after.get(..close)?;
+    let target = inner.split('|').next().unwrap_or_default();
+    let is_control = after.get(close..)?.starts_with('>')
+        && (target.starts_with(['@', '#', '!'])
+            || target.contains("://")
+            || target.starts_with("mailto:")
+            || target.starts_with("tel:"));
+    is_control.then_some(close)
+}
+
+/// Render one control sequence's inside.
+fn control(inner: &str, link: &mut dyn FnMut(&str)) -> String {
+    let (target, label) = match inner.split_once('|') {
+        Some((t, l)) => (unescape(t), Some(unescape(l)).filter(|l| !l.is_empty())),
+        None => (unescape(inner), None),
+    };
+    if let Some(id) = target
+        .strip_prefix('@')
+        .or_else(|| target.strip_prefix('#'))
+    {
+        let sigil = target.get(..1).unwrap_or_default();
+        return format!("{sigil}{}", label.as_deref().unwrap_or(id));
+    }
+    if let Some(special) = target.strip_prefix('!') {
+        return label.unwrap_or_else(|| {
+            let word = special.split('^').next().unwrap_or_default();
+            format!("@{word}")
+        });
+    }
+    link(&target);
+    match label {
+        Some(label) if label != target => format!("{label} ({target})"),
+        _ => target,
+    }
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    unescape_into(s, &mut out);
+    out
+}
+
+/// `&amp;` → `&`, `&lt;` → `<`, `&gt;` → `>`, in one pass.
+fn unescape_into(s: &str, out: &mut String) {
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(rest.get(..i).unwrap_or_default());
+        let tail = rest.get(i..).unwrap_or_default();
+        let (ch, skip) = [("&amp;", '&'), ("&lt;", '<'), ("&gt;", '>')]
+            .iter()
+            .find(|(entity, _)| tail.starts_with(entity))
+            .map_or(('&', 1), |(entity, ch)| (*ch, entity.len()));
+        out.push(ch);
+        rest = tail.get(skip..).unwrap_or_default();
+    }
+    out.push_str(rest);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::AlertSource;
+    use serde_json::json;
+
+    fn decode(s: &str) -> (String, Vec<String>) {
+        let mut links = Vec::new();
+        let out = decode_mrkdwn(s, &mut |u| links.push(u.to_string()));
+        (out, links)
+    }
+
+    fn alert(v: Value) -> Alert {
+        match parse_slack_value(&v).unwrap() {
+            Intake::Alert(a) => *a,
+            other => panic!("expected an alert, got {other:?}"),
+        }
+    }
+
+    fn reason(v: Value) -> IgnoreReason {
+        match parse_slack_value(&v).unwrap() {
+            Intake::Ignored(i) => i.reason,
+            other => panic!("expected ignored, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn mrkdwn_decoding() {
+        let (out, links) = decode(
+            "a &amp;&lt;b&gt; <https://x.io/a?b=1&amp;c=2|docs> <@U1> <#C1|ops> <!here> <http://y>",
+        );
+        assert_eq!(
+            out,
+            "a &<b> docs (https://x.io/a?b=1&c=2) @U1 #ops @here http://y"
+        );
+        assert_eq!(links, vec!["https://x.io/a?b=1&c=2", "http://y"]);
+        assert_eq!(decode("1 < 2 > 0").0, "1 < 2 > 0");
+        assert_eq!(decode("<<<<").0, "<<<<");
+        assert_eq!(decode("&amp;lt; &").0, "&lt; &");
+        assert_eq!(decode("<!subteam^S1|@sre>").0, "@sre");
+    }
+
+    #[test]
+    fn timestamps() {
+        let t = parse_ts("1760000000.000100").unwrap();
+        assert_eq!(t.timestamp(), 1_760_000_000);
+        assert_eq!(t.timestamp_subsec_micros(), 100);
+        assert_eq!(parse_ts("x"), None);
+        assert_eq!(parse_ts("1.x"), None);
+        assert!(ts_value(&json!(1760000100)).is_some());
+        assert!(ts_value(&json!(1760000100.5)).is_some());
+        assert_eq!(ts_value(&json!([])), None);
+    }
+
+    #[test]
+    fn person_message_with_rich_text() {
+        let a = alert(
+            json!({"type":"message","channel":"C1","user":"U2","ts":"1.000001",
+            "text":"Checkout is down for checkout-service",
+            "blocks":[{"type":"rich_text","elements":[{"type":"rich_text_section","elements":[{"type":"text","text":"Checkout is down for checkout-service"}]}]}]}),
+        );
+        assert_eq!(a.origin, Origin::Person);
+        assert_eq!(a.source, AlertSource::Text);
+        assert_eq!(a.title, "Checkout is down for checkout-service");
+        assert_eq!(a.text, "");
+        assert_eq!(a.slack.user.as_deref(), Some("U2"));
+        assert_eq!(a.service.as_deref(), Some("checkout-service"));
+    }
+
+    #[test]
+    fn blocks_only_message() {
+        let a = alert(json!({"type":"message","bot_id":"B1","text":"",
+        "blocks":[
+            {"type":"header","text":{"type":"plain_text","text":"DB down"}},
+            {"type":"section","text":{"type":"mrkdwn","text":"see <https://d/x|dash>"},
+             "fields":[{"type":"mrkdwn","text":"*Env:* prod"}]},
+            {"type":"context","elements":[{"type":"mrkdwn","text":"ctx"},{"type":"image"}]},
+            {"type":"rich_text","elements":[{"type":"rich_text_list","elements":[
+                {"type":"rich_text_section","elements":[{"type":"link","url":"https://r/1","text":"run"}]}]}]},
+            "odd", 5, {"type":"section","text":7}
+        ]}));
+        assert_eq!(a.origin, Origin::Integration);
+        assert_eq!(a.title, "DB down");
+        assert_eq!(
+            a.text,
+            "see dash (https://d/x)\n*Env:* prod\nctx\nrun (https://r/1)"
+        );
+        assert_eq!(a.links, vec!["https://d/x", "https://r/1"]);
+    }
+
+    #[test]
+    fn fallback_only_when_nothing_else() {
+        let a = alert(json!({"type":"message","attachments":[{"fallback":"only fallback"}]}));
+        assert_eq!(a.title, "only fallback");
+        let a = alert(json!({"type":"message","attachments":[{"title":"T","fallback":"fb"}]}));
+        assert!(!a.text.contains("fb"));
+    }
+
+    #[test]
+    fn wrappers_and_delivery_ids() {
+        let ev = json!({"type":"message","text":"x","ts":"1.2","channel":"C"});
+        let a = alert(json!({"type":"event_callback","event_id":"Ev1","event":ev}));
+        assert_eq!(a.slack.event_id.as_deref(), Some("Ev1"));
+        let a = alert(
+            json!({"envelope_id":"E1","type":"events_api","retry_attempt":2,
+            "payload":{"type":"event_callback","event_id":"Ev2","event":ev}}),
+        );
+        assert_eq!(a.slack.envelope_id.as_deref(), Some("E1"));
+        assert_eq!(a.slack.retry_attempt, 2);
+        assert_eq!(a.slack.channel.as_deref(), Some("C"));
+        assert!(matches!(
+            parse_slack_value(&json!({"envelope_id":"E","type":"slash_commands","payload":{}})),
+            Err(ParseError::NotSlackEvent(_))
+        ));
+        assert!(matches!(
+            parse_slack_value(&json!({"type":"events_api","payload":5})),
+            Err(ParseError::NotSlackEvent(_))
+        ));
+    }
+
+    #[test]
+    fn housekeeping_and_replies() {
+        assert_eq!(
+            reason(json!({"type":"message","subtype":"channel_join","text":"<@U1> has joined"})),
+            IgnoreReason::NotAMessage
+        );
+        assert_eq!(
+            reason(json!({"type":"message","subtype":"message_replied","message":{}})),
+            IgnoreReason::ThreadReply
+        );
+        assert_eq!(
+            reason(json!({"type":"message","subtype":"message_changed"})),
+            IgnoreReason::Edit
+        );
+        assert_eq!(
+            reason(json!({"type":"message","text":"x","thread_ts":"1.0"})),
+            IgnoreReason::ThreadReply
+        );
+        assert_eq!(
+            reason(json!({"type":"message","text":"  "})),
+            IgnoreReason::Empty
+        );
+    }
+
+    #[test]
+    fn budget_is_shared_across_pieces() {
+        let big = "y".repeat(MAX_ALERT_BYTES);
+        let a = alert(json!({"type":"message","text":big,"attachments":[{"text":"more"}]}));
+        assert!(a.truncated);
+        assert!(a.text.len() <= MAX_ALERT_BYTES && a.title.chars().count() <= 200);
+    }
 }
