@@ -59,7 +59,8 @@ fn alertmanager_socket_mode_envelope() {
         "*Summary:* 5xx > 5% on api\n*Description:* error ratio 0.12 for 10m"
     );
     assert_eq!(a.service.as_deref(), Some("api"));
-    assert_eq!(a.namespace, None);
+    // No namespace label: the environment word stands in for it.
+    assert_eq!(a.namespace.as_deref(), Some("prod"));
     assert_eq!(a.severity.as_deref(), Some("critical"));
     assert_eq!(a.host, None);
     assert_eq!(label(&a, "alertname"), Some("HighErrorRate"));

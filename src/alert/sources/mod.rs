@@ -159,7 +159,9 @@ fn finish(title: String, body: String, source: AlertSource, origin: Origin, f: F
         .or_else(|| text::service_in(&title))
         .or_else(|| text::service_in(&body))
         .or(f.fallback_service);
-    let namespace = first_label(&f.labels, NAMESPACE_KEYS);
+    // With no namespace label, an environment word (`prod`, `staging`) is the best guess: clusters
+    // commonly name namespaces after environments, and a wrong guess only costs "no data".
+    let namespace = first_label(&f.labels, NAMESPACE_KEYS).or_else(|| f.labels.get("env").cloned());
     let host = f
         .host
         .or_else(|| first_label(&f.labels, HOST_KEYS).map(|h| strip_port(&h)))

@@ -83,6 +83,15 @@ fn named_objects(text: &str, f: &mut Findings) {
             "pod" => pod_reference(next, f),
             "container" if is_object_name(next) => f.label("container", next),
             "namespace" | "ns" if is_object_name(next) => f.label("namespace", next),
+            // "prod deployment", "staging namespace": the environment the text is about.
+            "prod" | "production" | "staging"
+                if matches!(
+                    next.to_lowercase().as_str(),
+                    "deployment" | "namespace" | "cluster" | "environment" | "pods" | "service"
+                ) =>
+            {
+                f.label("env", &lower)
+            }
             _ => {}
         }
     }
@@ -451,6 +460,15 @@ mod tests {
             host_in("(db.internal:5432)").as_deref(),
             Some("db.internal")
         );
+    }
+
+    #[test]
+    fn an_environment_word_before_a_k8s_noun_is_the_env() {
+        let a = text_alert("search-api prod deployment has 3/6 replicas available");
+        assert_eq!(a.labels["env"], "prod");
+        assert_eq!(a.namespace.as_deref(), Some("prod"));
+        let b = text_alert("the product page is slow");
+        assert!(!b.labels.contains_key("env"));
     }
 
     #[test]
