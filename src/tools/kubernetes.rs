@@ -21,9 +21,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{
-    Container, ContainerStatus, Endpoints, Event, Pod, Service,
-};
+use k8s_openapi::api::core::v1::{Container, ContainerStatus, Endpoints, Event, Pod, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
@@ -42,6 +40,8 @@ use crate::tools::wire::{self, scalar_string, time_of};
 /// Default number of log lines.
 pub const DEFAULT_TAIL_LINES: u32 = 100;
 const MAX_TAIL_LINES: u32 = 5000;
+/// Pods of a service whose logs are tried, worst first, until one has a log.
+const MAX_LOG_CANDIDATES: usize = 5;
 /// Most events one call returns (the newest).
 const MAX_EVENTS: usize = 200;
 
@@ -189,8 +189,24 @@ impl KubernetesServer {
                 return Ok(wire::backend_failed("kubernetes", &e));
             }
         };
+        // Without an Endpoints object, count what the endpoints controller would: the pods.
+        let has_endpoints = endpoints
+            .iter()
+            .any(|e| e.metadata.name.as_deref() == Some(args.service.as_str()));
+        let pods = if has_endpoints {
+            None
+        } else {
+            self.backend.list_pods(ns, None).await.ok().flatten()
+        };
         Ok(
-            match service_health(ns, &args.service, &services, &endpoints, &deployments) {
+            match service_health(
+                ns,
+                &args.service,
+                &services,
+                &endpoints,
+                &deployments,
+                pods.as_deref(),
+            ) {
                 Some(health) => wire::data(&Observation::ServiceHealth {
                     services: vec![health],
                 }),
@@ -245,39 +261,55 @@ impl KubernetesServer {
             .unwrap_or(DEFAULT_TAIL_LINES)
             .clamp(1, MAX_TAIL_LINES);
         let previous = args.previous.unwrap_or(false);
-        let pod = match (args.pod.as_deref().filter(|p| !p.is_empty()), args.service.as_deref()) {
-            (Some(pod), _) => pod.to_owned(),
+        let candidates = match (
+            args.pod.as_deref().filter(|p| !p.is_empty()),
+            args.service.as_deref(),
+        ) {
+            (Some(pod), _) => vec![pod.to_owned()],
             (None, Some(service)) => {
                 let pods = match self.backend.list_pods(ns, None).await {
                     Ok(pods) => pods.unwrap_or_default(),
                     Err(e) => return Ok(wire::backend_failed("kubernetes", &e)),
                 };
-                match worst_pod(&pods, service) {
-                    Some(pod) => pod,
-                    None => {
-                        return Ok(wire::no_data(format!("no pods of {service} in {ns}")));
-                    }
+                let mut ranked = ranked_pods(&pods, service);
+                ranked.truncate(MAX_LOG_CANDIDATES);
+                if ranked.is_empty() {
+                    return Ok(wire::no_data(format!("no pods of {service} in {ns}")));
                 }
+                ranked
             }
             (None, None) => return Ok(wire::failed("get_pod_logs needs `pod` or `service`")),
         };
-        let mut text = self.backend.pod_logs(ns, &pod, tail, previous).await;
-        if previous && matches!(text, Ok(None)) {
-            // No previous container (it never restarted): the current log is the next best.
-            text = self.backend.pod_logs(ns, &pod, tail, false).await;
-        }
-        Ok(match text {
-            Ok(Some(text)) => {
-                let records = parse_log_lines(&pod, &text, tail as usize);
-                if records.is_empty() {
-                    wire::no_data(format!("the log of {pod} is empty"))
-                } else {
-                    wire::data(&Observation::PodLogs { pod, records })
-                }
+        // The worst pod first; the next ones only when a pod has no log at all.
+        for pod in &candidates {
+            let mut text = self.backend.pod_logs(ns, pod, tail, previous).await;
+            if previous && matches!(text, Ok(None)) {
+                // No previous container (it never restarted): the current log is the next best.
+                text = self.backend.pod_logs(ns, pod, tail, false).await;
             }
-            Ok(None) => wire::no_data(format!("no log for pod {pod} in {ns}")),
-            Err(e) => wire::backend_failed("kubernetes", &e),
-        })
+            match text {
+                Ok(Some(text)) => {
+                    let records = parse_log_lines(pod, &text, tail as usize);
+                    if records.is_empty() {
+                        continue;
+                    }
+                    return Ok(wire::data(&Observation::PodLogs {
+                        pod: pod.clone(),
+                        records,
+                    }));
+                }
+                Ok(None) => continue,
+                Err(e) => return Ok(wire::backend_failed("kubernetes", &e)),
+            }
+        }
+        Ok(wire::no_data(format!(
+            "no log for {} in {ns}",
+            if candidates.len() == 1 {
+                format!("pod {}", candidates[0])
+            } else {
+                format!("any of {} pods", candidates.len())
+            }
+        )))
     }
 }
 
@@ -331,7 +363,12 @@ pub fn pod_matches_service(pod: &Pod, service: &str) -> bool {
     labelled || name_has_prefix(pod_name(pod), service)
 }
 
-fn condition_note(type_: &str, status: &str, reason: Option<&str>, message: Option<&str>) -> String {
+fn condition_note(
+    type_: &str,
+    status: &str,
+    reason: Option<&str>,
+    message: Option<&str>,
+) -> String {
     let mut note = format!("{type_}={status}");
     let detail = [reason, message]
         .into_iter()
@@ -346,7 +383,11 @@ fn condition_note(type_: &str, status: &str, reason: Option<&str>, message: Opti
     note
 }
 
-fn container_state(spec: Option<&Container>, status: Option<&ContainerStatus>, name: &str) -> ContainerState {
+fn container_state(
+    spec: Option<&Container>,
+    status: Option<&ContainerStatus>,
+    name: &str,
+) -> ContainerState {
     let limits = spec
         .and_then(|c| c.resources.as_ref())
         .and_then(|r| r.limits.as_ref());
@@ -385,7 +426,11 @@ fn container_state(spec: Option<&Container>, status: Option<&ContainerStatus>, n
             out.state = "running".to_owned();
         }
     }
-    if let Some(t) = status.last_state.as_ref().and_then(|s| s.terminated.as_ref()) {
+    if let Some(t) = status
+        .last_state
+        .as_ref()
+        .and_then(|s| s.terminated.as_ref())
+    {
         out.last_termination_reason = t.reason.clone();
         out.last_exit_code = Some(t.exit_code);
         out.last_finished_at = t.finished_at.as_ref().and_then(time);
@@ -402,26 +447,45 @@ pub fn pod_state(pod: &Pod, namespace: &str) -> PodState {
         .map(|cs| {
             cs.iter()
                 .filter(|c| c.status != "True")
-                .map(|c| condition_note(&c.type_, &c.status, c.reason.as_deref(), c.message.as_deref()))
+                .map(|c| {
+                    condition_note(
+                        &c.type_,
+                        &c.status,
+                        c.reason.as_deref(),
+                        c.message.as_deref(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
     if let Some(reason) = status.and_then(|s| s.reason.as_deref()) {
         // e.g. Evicted: "The node was low on resource: memory."
-        let message = status.and_then(|s| s.message.as_deref()).unwrap_or_default();
-        conditions.insert(0, format!("{reason}: {message}").trim_end_matches([' ', ':']).to_owned());
+        let message = status
+            .and_then(|s| s.message.as_deref())
+            .unwrap_or_default();
+        conditions.insert(
+            0,
+            format!("{reason}: {message}")
+                .trim_end_matches([' ', ':'])
+                .to_owned(),
+        );
     }
     if let Some(deleted) = pod.metadata.deletion_timestamp.as_ref().and_then(time) {
         conditions.push(format!("Terminating since {}", deleted.to_rfc3339()));
     }
-    let statuses = status.and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
+    let statuses = status
+        .and_then(|s| s.container_statuses.as_deref())
+        .unwrap_or_default();
     let spec_containers = spec.map(|s| s.containers.as_slice()).unwrap_or_default();
-    let mut containers: Vec<ContainerState> = Vec::with_capacity(spec_containers.len().max(statuses.len()));
+    let mut containers: Vec<ContainerState> =
+        Vec::with_capacity(spec_containers.len().max(statuses.len()));
     // Init containers only while they are in the way (not completed successfully).
     let init_statuses = status
         .and_then(|s| s.init_container_statuses.as_deref())
         .unwrap_or_default();
-    let init_specs = spec.and_then(|s| s.init_containers.as_deref()).unwrap_or_default();
+    let init_specs = spec
+        .and_then(|s| s.init_containers.as_deref())
+        .unwrap_or_default();
     for st in init_statuses {
         let done = st
             .state
@@ -466,14 +530,23 @@ pub fn pod_state(pod: &Pod, namespace: &str) -> PodState {
     }
 }
 
-/// The pod of `service` whose logs explain most: most restarts, then not ready, then first.
-pub fn worst_pod(pods: &[Pod], service: &str) -> Option<String> {
-    pods.iter()
+/// The pods of `service`, those whose logs explain most first: most restarts, then not ready,
+/// then in list order.
+pub fn ranked_pods(pods: &[Pod], service: &str) -> Vec<String> {
+    let mut ranked: Vec<(u32, bool, usize, String)> = pods
+        .iter()
         .filter(|p| pod_matches_service(p, service))
         .map(|p| pod_state(p, ""))
         .enumerate()
-        .max_by_key(|(i, p)| (p.restarts(), !p.ready, std::cmp::Reverse(*i)))
-        .map(|(_, p)| p.name)
+        .map(|(i, p)| (p.restarts(), p.ready, i, p.name))
+        .collect();
+    ranked.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+    ranked.into_iter().map(|(_, _, _, name)| name).collect()
+}
+
+/// The pod of `service` whose logs explain most (see [`ranked_pods`]).
+pub fn worst_pod(pods: &[Pod], service: &str) -> Option<String> {
+    ranked_pods(pods, service).into_iter().next()
 }
 
 fn event_time(ev: &Event) -> Option<DateTime<Utc>> {
@@ -514,7 +587,11 @@ pub fn kube_event(ev: &Event) -> KubeEvent {
 
 /// Events about `object` (and `<object>-…`), or every Warning and rollout event; oldest first,
 /// the newest [`MAX_EVENTS`] at most.
-pub fn select_events(events: &[Event], object: Option<&str>, warnings_only: bool) -> Vec<KubeEvent> {
+pub fn select_events(
+    events: &[Event],
+    object: Option<&str>,
+    warnings_only: bool,
+) -> Vec<KubeEvent> {
     let mut out: Vec<KubeEvent> = events
         .iter()
         .filter(|ev| {
@@ -560,7 +637,14 @@ pub fn deployment_state(d: &Deployment) -> DeploymentState {
                         || (!failure && c.status != "True")
                         || c.reason.as_deref() == Some("ProgressDeadlineExceeded")
                 })
-                .map(|c| condition_note(&c.type_, &c.status, c.reason.as_deref(), c.message.as_deref()))
+                .map(|c| {
+                    condition_note(
+                        &c.type_,
+                        &c.status,
+                        c.reason.as_deref(),
+                        c.message.as_deref(),
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -578,7 +662,12 @@ pub fn deployment_state(d: &Deployment) -> DeploymentState {
             .cloned(),
         images: spec
             .and_then(|s| s.template.spec.as_ref())
-            .map(|ps| ps.containers.iter().filter_map(|c| c.image.clone()).collect())
+            .map(|ps| {
+                ps.containers
+                    .iter()
+                    .filter_map(|c| c.image.clone())
+                    .collect()
+            })
             .unwrap_or_default(),
         conditions,
     }
@@ -590,13 +679,16 @@ fn selects(selector: &BTreeMap<String, String>, labels: Option<&BTreeMap<String,
 }
 
 /// Endpoint counts of `service` and the deployment behind it; `None` when nothing by that name
-/// exists.
+/// exists. Without an Endpoints object the counts are those the endpoints controller would
+/// publish: the ready / not-ready running pods the service selects (from `pods`), else the
+/// deployment's ready / missing replicas.
 pub fn service_health(
     namespace: &str,
     service: &str,
     services: &[Service],
     endpoints: &[Endpoints],
     deployments: &[Deployment],
+    pods: Option<&[Pod]>,
 ) -> Option<ServiceHealth> {
     let svc = services
         .iter()
@@ -631,13 +723,47 @@ pub fn service_health(
                 })
             })
         });
-    if svc.is_none() && eps.is_none() && deployment.is_none() {
-        return None;
-    }
+    let found = svc.is_some() || eps.is_some() || deployment.is_some();
+    let deployment = deployment.map(deployment_state);
     let (mut ready, mut not_ready) = (0u32, 0u32);
-    for subset in eps.and_then(|e| e.subsets.as_ref()).into_iter().flatten() {
-        ready += subset.addresses.as_ref().map_or(0, |a| a.len() as u32);
-        not_ready += subset.not_ready_addresses.as_ref().map_or(0, |a| a.len() as u32);
+    if let Some(eps) = eps {
+        for subset in eps.subsets.iter().flatten() {
+            ready += subset.addresses.as_ref().map_or(0, |a| a.len() as u32);
+            not_ready += subset
+                .not_ready_addresses
+                .as_ref()
+                .map_or(0, |a| a.len() as u32);
+        }
+    } else {
+        let selected: Vec<&Pod> = pods
+            .unwrap_or_default()
+            .iter()
+            .filter(|p| match selector {
+                Some(sel) if !sel.is_empty() => selects(sel, p.metadata.labels.as_ref()),
+                _ => pod_matches_service(p, service),
+            })
+            .filter(|p| {
+                p.metadata.deletion_timestamp.is_none()
+                    && !matches!(
+                        p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                        Some("Succeeded" | "Failed")
+                    )
+            })
+            .collect();
+        if !selected.is_empty() {
+            for p in &selected {
+                if pod_state(p, namespace).ready {
+                    ready += 1;
+                } else {
+                    not_ready += 1;
+                }
+            }
+        } else if let Some(d) = &deployment {
+            ready = d.ready;
+            not_ready = d.desired.saturating_sub(d.ready);
+        } else if !found {
+            return None;
+        }
     }
     Some(ServiceHealth {
         name: service.to_owned(),
@@ -646,7 +772,7 @@ pub fn service_health(
             .unwrap_or_else(|| namespace.to_owned()),
         ready_endpoints: ready,
         not_ready_endpoints: not_ready,
-        deployment: deployment.map(deployment_state),
+        deployment,
     })
 }
 
@@ -674,7 +800,11 @@ fn parse_json_line(pod: &str, line: &str) -> Option<LogRecord> {
     let timestamp = pick(&["ts", "time", "timestamp", "@timestamp", "t"]).and_then(time_of);
     let severity = pick(&["level", "severity", "lvl", "log.level", "levelname"])
         .and_then(Value::as_str)
-        .map(|s| level_of(s).map(str::to_owned).unwrap_or_else(|| s.to_ascii_uppercase()));
+        .map(|s| {
+            level_of(s)
+                .map(str::to_owned)
+                .unwrap_or_else(|| s.to_ascii_uppercase())
+        });
     let body = pick(&["msg", "message", "body", "log"])
         .and_then(scalar_string)
         .unwrap_or_else(|| line.to_owned());
@@ -682,8 +812,20 @@ fn parse_json_line(pod: &str, line: &str) -> Option<LogRecord> {
         .iter()
         .filter(|(k, _)| {
             ![
-                "ts", "time", "timestamp", "@timestamp", "t", "level", "severity", "lvl",
-                "log.level", "levelname", "msg", "message", "body", "log",
+                "ts",
+                "time",
+                "timestamp",
+                "@timestamp",
+                "t",
+                "level",
+                "severity",
+                "lvl",
+                "log.level",
+                "levelname",
+                "msg",
+                "message",
+                "body",
+                "log",
             ]
             .contains(&k.as_str())
         })
@@ -699,15 +841,25 @@ fn parse_json_line(pod: &str, line: &str) -> Option<LogRecord> {
     })
 }
 
-fn parse_text_line(pod: &str, line: &str) -> LogRecord {
-    let mut words = line.split_whitespace();
-    let mut timestamp = None;
-    let mut rest = line;
-    if let Some(first) = words.next()
-        && let Ok(t) = DateTime::parse_from_rfc3339(first.trim_matches(['[', ']']))
+/// A leading RFC 3339 timestamp (`kubectl logs --timestamps`) and the rest of the line.
+fn split_timestamp(line: &str) -> (Option<DateTime<Utc>>, &str) {
+    let first = line.split_whitespace().next().unwrap_or_default();
+    match DateTime::parse_from_rfc3339(first.trim_matches(['[', ']'])) {
+        Ok(t) => (
+            Some(t.with_timezone(&Utc)),
+            line.trim_start()[first.len()..].trim_start(),
+        ),
+        Err(_) => (None, line),
+    }
+}
+
+fn parse_line(pod: &str, line: &str) -> LogRecord {
+    let (prefix_time, rest) = split_timestamp(line);
+    if rest.starts_with('{')
+        && let Some(mut record) = parse_json_line(pod, rest)
     {
-        timestamp = Some(t.with_timezone(&Utc));
-        rest = line[first.len()..].trim_start();
+        record.timestamp = record.timestamp.or(prefix_time);
+        return record;
     }
     let severity = rest
         .split_whitespace()
@@ -715,11 +867,11 @@ fn parse_text_line(pod: &str, line: &str) -> LogRecord {
         .find_map(level_of)
         .map(str::to_owned);
     LogRecord {
-        timestamp,
+        timestamp: prefix_time,
         severity,
         service: None,
         pod: Some(pod.to_owned()),
-        body: line.to_owned(),
+        body: rest.to_owned(),
         attributes: BTreeMap::new(),
     }
 }
@@ -734,13 +886,7 @@ pub fn parse_log_lines(pod: &str, text: &str, tail: usize) -> Vec<LogRecord> {
     let start = lines.len().saturating_sub(tail);
     lines[start..]
         .iter()
-        .map(|line| {
-            if line.trim_start().starts_with('{') {
-                parse_json_line(pod, line).unwrap_or_else(|| parse_text_line(pod, line))
-            } else {
-                parse_text_line(pod, line)
-            }
-        })
+        .map(|line| parse_line(pod, line))
         .collect()
 }
 
@@ -804,16 +950,26 @@ mod tests {
             vec!["Ready=False: ContainersNotReady containers with unready status: [app]"]
         );
         let pull = pod_state(&pods[1], "shop");
-        assert_eq!(pull.containers[0].reason.as_deref(), Some("ImagePullBackOff"));
+        assert_eq!(
+            pull.containers[0].reason.as_deref(),
+            Some("ImagePullBackOff")
+        );
         let pending = pod_state(&pods[2], "shop");
-        assert_eq!(pending.containers.len(), 1, "spec containers without status");
+        assert_eq!(
+            pending.containers.len(),
+            1,
+            "spec containers without status"
+        );
         assert_eq!(pending.containers[0].state, "waiting");
         assert!(pending.conditions[0].starts_with("PodScheduled=False: Unschedulable 0/3 nodes"));
 
         assert!(pod_matches_service(&pods[0], "checkout"));
         assert!(pod_matches_service(&pods[2], "web"));
         assert!(!pod_matches_service(&pods[2], "checkout"));
-        assert_eq!(worst_pod(&pods, "checkout").as_deref(), Some("checkout-7c9d-abcde"));
+        assert_eq!(
+            worst_pod(&pods, "checkout").as_deref(),
+            Some("checkout-7c9d-abcde")
+        );
     }
 
     const EVENTS: &str = r#"{"kind":"EventList","apiVersion":"v1","items":[
@@ -865,36 +1021,82 @@ mod tests {
         let services: Vec<Service> = list(SERVICES);
         let endpoints: Vec<Endpoints> = list(ENDPOINTS);
         let deployments: Vec<Deployment> = list(DEPLOYMENTS);
-        let h = service_health("payments", "ledger", &services, &endpoints, &deployments)
-            .expect("health");
+        let h = service_health(
+            "payments",
+            "ledger",
+            &services,
+            &endpoints,
+            &deployments,
+            None,
+        )
+        .expect("health");
         assert_eq!((h.ready_endpoints, h.not_ready_endpoints), (2, 2));
         let d = h.deployment.expect("deployment by selector");
         assert_eq!(d.name, "ledger-v2");
         assert_eq!((d.desired, d.ready, d.updated, d.unavailable), (3, 1, 2, 3));
         assert_eq!(d.revision.as_deref(), Some("5"));
         assert_eq!(d.images, vec!["ledger:2.0.1"]);
-        assert!(d.conditions.iter().any(|c| c.starts_with("Progressing=False: ProgressDeadlineExceeded")));
-        assert!(d.conditions.iter().any(|c| c.starts_with("Available=False")));
-        assert!(service_health("payments", "nope", &services, &endpoints, &deployments).is_none());
-        let bare = service_health("payments", "other", &[], &endpoints, &[]).expect("endpoints only");
+        assert!(
+            d.conditions
+                .iter()
+                .any(|c| c.starts_with("Progressing=False: ProgressDeadlineExceeded"))
+        );
+        assert!(
+            d.conditions
+                .iter()
+                .any(|c| c.starts_with("Available=False"))
+        );
+        assert!(
+            service_health(
+                "payments",
+                "nope",
+                &services,
+                &endpoints,
+                &deployments,
+                None
+            )
+            .is_none()
+        );
+        let bare = service_health("payments", "other", &[], &endpoints, &[], None)
+            .expect("endpoints only");
         assert_eq!((bare.ready_endpoints, bare.not_ready_endpoints), (0, 0));
+        // No Endpoints object: the deployment's replicas stand in.
+        let h = service_health("payments", "ledger", &services, &[], &deployments, None)
+            .expect("health");
+        assert_eq!((h.ready_endpoints, h.not_ready_endpoints), (1, 2));
+        // ... or the pods, when known.
+        let pods: Vec<Pod> = list(PODS);
+        let h = service_health("shop", "checkout", &[], &[], &[], Some(&pods)).expect("health");
+        assert_eq!((h.ready_endpoints, h.not_ready_endpoints), (0, 2));
     }
 
     #[test]
     fn log_lines() {
         let text = "2026-11-24T09:57:59.123Z INFO starting checkout v1.4.2\n\
+                    2026-11-24T09:57:59.500000000Z {\"level\":\"warn\",\"msg\":\"config key not set\"}\n\
                     {\"ts\":\"2026-11-24T09:58:00Z\",\"level\":\"error\",\"msg\":\"missing env DATABASE_URL\",\"code\":1}\n\
                     \n\
                     panic: runtime error: invalid memory address\n";
         let records = parse_log_lines("p", text, 10);
-        assert_eq!(records.len(), 3);
+        assert_eq!(records.len(), 4);
         assert_eq!(records[0].severity.as_deref(), Some("INFO"));
+        assert_eq!(records[0].body, "INFO starting checkout v1.4.2");
         assert!(records[0].timestamp.is_some());
-        assert_eq!(records[1].severity.as_deref(), Some("ERROR"));
-        assert_eq!(records[1].body, "missing env DATABASE_URL");
-        assert_eq!(records[1].attributes.get("code").map(String::as_str), Some("1"));
-        assert_eq!(records[2].severity.as_deref(), Some("FATAL"));
-        assert_eq!(records[2].pod.as_deref(), Some("p"));
+        assert_eq!(records[1].severity.as_deref(), Some("WARN"));
+        assert_eq!(records[1].body, "config key not set");
+        assert_eq!(
+            records[1].timestamp.map(|t| t.timestamp_subsec_millis()),
+            Some(500),
+            "timestamp from the kubectl prefix"
+        );
+        assert_eq!(records[2].severity.as_deref(), Some("ERROR"));
+        assert_eq!(records[2].body, "missing env DATABASE_URL");
+        assert_eq!(
+            records[2].attributes.get("code").map(String::as_str),
+            Some("1")
+        );
+        assert_eq!(records[3].severity.as_deref(), Some("FATAL"));
+        assert_eq!(records[3].pod.as_deref(), Some("p"));
         assert_eq!(parse_log_lines("p", text, 1).len(), 1);
         let lvl = parse_log_lines("p", "level=warn msg=\"slow\"", 5);
         assert_eq!(lvl[0].severity.as_deref(), Some("WARN"));

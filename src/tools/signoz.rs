@@ -135,7 +135,7 @@ impl SignozServer {
             Ok(None) => return Ok(wire::no_data(format!("no logs for {}", args.service))),
             Err(e) => return Ok(wire::backend_failed("signoz", &e)),
         };
-        Ok(match decode_logs(&resp, min_severity, limit) {
+        Ok(match decode_logs(&resp, limit) {
             Ok(records) if records.is_empty() => wire::no_data(format!(
                 "no logs at or above {} for {}",
                 severity_text(min_severity),
@@ -188,17 +188,15 @@ impl SignozServer {
             Ok(None) => return Ok(wire::no_data(format!("no traces for {}", args.service))),
             Err(e) => return Ok(wire::backend_failed("signoz", &e)),
         };
-        Ok(
-            match decode_traces(&resp, &args.service, only_errors, limit) {
-                Ok(spans) if spans.is_empty() => wire::no_data(format!(
-                    "no {}spans for {}",
-                    if only_errors { "error " } else { "" },
-                    args.service
-                )),
-                Ok(spans) => wire::data(&Observation::Traces { spans }),
-                Err(e) => wire::failed(format!("signoz: {e}")),
-            },
-        )
+        Ok(match decode_traces(&resp, &args.service, limit) {
+            Ok(spans) if spans.is_empty() => wire::no_data(format!(
+                "no {}spans for {}",
+                if only_errors { "error " } else { "" },
+                args.service
+            )),
+            Ok(spans) => wire::data(&Observation::Traces { spans }),
+            Err(e) => wire::failed(format!("signoz: {e}")),
+        })
     }
 }
 
@@ -453,7 +451,7 @@ fn results_of(resp: &Value) -> Result<&[Value], String> {
         resp.pointer("/data/results"),
         resp.get("results"),
     ];
-    for candidate in candidates.into_iter().flatten() {
+    if let Some(candidate) = candidates.into_iter().flatten().next() {
         return match candidate {
             Value::Array(items) => Ok(items),
             Value::Null => Ok(&[]),
@@ -570,15 +568,18 @@ fn row_data(index: usize, row: &Value) -> Result<&serde_json::Map<String, Value>
     }
 }
 
-fn row_time(row: &Value, data: &serde_json::Map<String, Value>) -> Option<chrono::DateTime<chrono::Utc>> {
+fn row_time(
+    row: &Value,
+    data: &serde_json::Map<String, Value>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
     row.get("timestamp")
         .and_then(time_of)
         .or_else(|| data.get("timestamp").and_then(time_of))
 }
 
-/// Decode a `raw` logs answer, keeping records at or above `min_severity` (SigNoz filters
-/// server-side already; this keeps fixtures honest), at most `limit`.
-pub fn decode_logs(resp: &Value, min_severity: u8, limit: usize) -> Result<Vec<LogRecord>, String> {
+/// Decode a `raw` logs answer, at most `limit` records. The severity filter is SigNoz's
+/// (server-side, in the query); every row of the answer is kept.
+pub fn decode_logs(resp: &Value, limit: usize) -> Result<Vec<LogRecord>, String> {
     let mut records = Vec::new();
     for result in results_of(resp)? {
         for (i, row) in rows_of(result).iter().enumerate() {
@@ -597,10 +598,6 @@ pub fn decode_logs(resp: &Value, min_severity: u8, limit: usize) -> Result<Vec<L
                 .map(str::trim)
                 .filter(|s| !s.is_empty())
                 .map(str::to_ascii_uppercase);
-            let level = number.or_else(|| text.as_deref().and_then(severity_number));
-            if level.is_some_and(|n| n < min_severity) {
-                continue;
-            }
             let severity = text.or_else(|| number.map(|n| severity_text(n).to_owned()));
             let body = match data.get("body") {
                 Some(Value::String(s)) => s.clone(),
@@ -611,7 +608,10 @@ pub fn decode_logs(resp: &Value, min_severity: u8, limit: usize) -> Result<Vec<L
             records.push(LogRecord {
                 timestamp: row_time(row, data),
                 severity,
-                service: first_of(&attributes, &["service.name", "serviceName", "service_name"]),
+                service: first_of(
+                    &attributes,
+                    &["service.name", "serviceName", "service_name"],
+                ),
                 pod: first_of(&attributes, &["k8s.pod.name", "pod", "pod_name"]),
                 body,
                 attributes,
@@ -621,14 +621,9 @@ pub fn decode_logs(resp: &Value, min_severity: u8, limit: usize) -> Result<Vec<L
     Ok(records)
 }
 
-/// Decode a `raw` traces answer, keeping error spans only when asked, at most `limit`.
-/// `service` fills spans whose row carries no `service.name`.
-pub fn decode_traces(
-    resp: &Value,
-    service: &str,
-    only_errors: bool,
-    limit: usize,
-) -> Result<Vec<SpanRecord>, String> {
+/// Decode a `raw` traces answer, at most `limit` spans (the `has_error` filter is SigNoz's,
+/// in the query). `service` fills spans whose row carries no `service.name`.
+pub fn decode_traces(resp: &Value, service: &str, limit: usize) -> Result<Vec<SpanRecord>, String> {
     let mut spans = Vec::new();
     for result in results_of(resp)? {
         for (i, row) in rows_of(result).iter().enumerate() {
@@ -652,14 +647,10 @@ pub fn decode_traces(
                 .iter()
                 .find_map(|k| data.get(*k).and_then(bool_of))
                 .unwrap_or_else(|| {
-                    status_string
-                        .as_deref()
-                        .is_some_and(|s| s.eq_ignore_ascii_case("error") || s == "STATUS_CODE_ERROR")
-                        || attributes.get("status_code").map(String::as_str) == Some("2")
+                    status_string.as_deref().is_some_and(|s| {
+                        s.eq_ignore_ascii_case("error") || s == "STATUS_CODE_ERROR"
+                    }) || attributes.get("status_code").map(String::as_str) == Some("2")
                 });
-            if only_errors && !has_error {
-                continue;
-            }
             let duration_ms = ["duration_nano", "durationNano"]
                 .iter()
                 .find_map(|k| data.get(*k).and_then(number_of))
@@ -674,15 +665,24 @@ pub fn decode_traces(
                 .to_owned();
             spans.push(SpanRecord {
                 timestamp: row_time(row, data),
-                service: first_of(&attributes, &["service.name", "serviceName", "service_name"])
-                    .unwrap_or_else(|| service.to_owned()),
+                service: first_of(
+                    &attributes,
+                    &["service.name", "serviceName", "service_name"],
+                )
+                .unwrap_or_else(|| service.to_owned()),
                 name,
                 duration_ms,
                 has_error,
                 status_code: http_status.or(status_string),
                 peer: first_of(
                     &attributes,
-                    &["peer.service", "server.address", "db.system", "net.peer.name"],
+                    &[
+                        "peer.service",
+                        "server.address",
+                        "db.system",
+                        "db_system",
+                        "net.peer.name",
+                    ],
                 ),
                 trace_id: first_of(&attributes, &["trace_id", "traceID", "traceId"]),
                 attributes,
@@ -701,8 +701,7 @@ fn labels_of(series: &Value) -> BTreeMap<String, String> {
                 let name = item
                     .get("key")
                     .and_then(|k| k.get("name").and_then(Value::as_str).or_else(|| k.as_str()));
-                if let (Some(name), Some(value)) =
-                    (name, item.get("value").and_then(scalar_string))
+                if let (Some(name), Some(value)) = (name, item.get("value").and_then(scalar_string))
                 {
                     labels.insert(name.to_owned(), value);
                 }
@@ -816,7 +815,10 @@ mod tests {
         assert_eq!(body["end"], 1_800_000_000_000i64);
         assert_eq!(body["start"], 1_800_000_000_000i64 - 30 * 60_000);
         let spec = &body["compositeQuery"]["queries"][0]["spec"];
-        assert_eq!(body["compositeQuery"]["queries"][0]["type"], "builder_query");
+        assert_eq!(
+            body["compositeQuery"]["queries"][0]["type"],
+            "builder_query"
+        );
         assert_eq!(spec["signal"], "logs");
         assert_eq!(spec["limit"], 100);
         assert_eq!(
@@ -830,12 +832,17 @@ mod tests {
     fn metrics_request_names_each_query_by_its_metric() {
         let args = QueryMetricsArgs {
             service: "o'brien".into(),
-            metrics: vec!["http_server_request_rate".into(), "mongodb_pool_in_use".into()],
+            metrics: vec![
+                "http_server_request_rate".into(),
+                "mongodb_pool_in_use".into(),
+            ],
             minutes: None,
         };
         let body = metrics_request(&args, 1_000_000_000_000);
         assert_eq!(body["requestType"], "time_series");
-        let queries = body["compositeQuery"]["queries"].as_array().expect("queries");
+        let queries = body["compositeQuery"]["queries"]
+            .as_array()
+            .expect("queries");
         assert_eq!(queries.len(), 2);
         assert_eq!(queries[0]["spec"]["name"], "http_server_request_rate");
         assert_eq!(queries[0]["spec"]["signal"], "metrics");
@@ -890,12 +897,18 @@ mod tests {
     #[test]
     fn decodes_v5_time_series() {
         let resp: Value = serde_json::from_str(TIME_SERIES).expect("json");
-        let wanted = vec!["mongodb_pool_in_use".to_owned(), "mongodb_pool_max".to_owned()];
+        let wanted = vec![
+            "mongodb_pool_in_use".to_owned(),
+            "mongodb_pool_max".to_owned(),
+        ];
         let series = decode_metrics(&resp, &wanted).expect("decoded");
         assert_eq!(series.len(), 1);
         let s = &series[0];
         assert_eq!(s.metric, "mongodb_pool_in_use");
-        assert_eq!(s.labels.get("service.name").map(String::as_str), Some("user-service"));
+        assert_eq!(
+            s.labels.get("service.name").map(String::as_str),
+            Some("user-service")
+        );
         let values: Vec<f64> = s.points.iter().map(|p| p.value).collect();
         assert_eq!(values, vec![42.5, 100.0, 0.0]);
         assert_eq!(s.points[0].timestamp.timestamp_millis(), 1_763_900_060_000);
@@ -918,28 +931,40 @@ mod tests {
     #[test]
     fn decodes_v5_raw_logs() {
         let resp: Value = serde_json::from_str(RAW_LOGS).expect("json");
-        let logs = decode_logs(&resp, SEVERITY_WARN, 100).expect("decoded");
-        assert_eq!(logs.len(), 2, "INFO is below WARN");
+        let logs = decode_logs(&resp, 100).expect("decoded");
+        assert_eq!(logs.len(), 3, "every row of the answer");
         let first = &logs[0];
         assert_eq!(first.severity.as_deref(), Some("ERROR"));
         assert_eq!(first.service.as_deref(), Some("user-service"));
         assert_eq!(first.pod.as_deref(), Some("user-service-7d9f-abcde"));
         assert!(first.body.contains("pool exhausted"));
-        assert_eq!(first.attributes.get("db.system").map(String::as_str), Some("mongodb"));
-        assert_eq!(first.attributes.get("wait_ms").map(String::as_str), Some("5000"));
-        assert_eq!(first.attributes.get("trace_id").map(String::as_str), Some("abc"));
-        assert!(!first.attributes.contains_key("span_id"), "empty values dropped");
+        assert_eq!(
+            first.attributes.get("db.system").map(String::as_str),
+            Some("mongodb")
+        );
+        assert_eq!(
+            first.attributes.get("wait_ms").map(String::as_str),
+            Some("5000")
+        );
+        assert_eq!(
+            first.attributes.get("trace_id").map(String::as_str),
+            Some("abc")
+        );
+        assert!(
+            !first.attributes.contains_key("span_id"),
+            "empty values dropped"
+        );
         assert_eq!(
             first.timestamp.map(|t| t.to_rfc3339()),
             Some("2026-11-24T10:01:00.500+00:00".to_owned())
         );
         // Timestamp from data (ns) when the row has none.
+        assert_eq!(logs[1].severity.as_deref(), Some("INFO"));
         assert_eq!(
-            logs[1].timestamp.map(|t| t.timestamp()),
+            logs[2].timestamp.map(|t| t.timestamp()),
             Some(1_795_860_000)
         );
-        assert_eq!(decode_logs(&resp, 1, 1).expect("limit").len(), 1);
-        assert_eq!(decode_logs(&resp, 1, 100).expect("all").len(), 3);
+        assert_eq!(decode_logs(&resp, 1).expect("limit").len(), 1);
     }
 
     const RAW_TRACES: &str = r#"{"status":"success","data":{"type":"raw","data":{"results":[
@@ -955,7 +980,7 @@ mod tests {
     #[test]
     fn decodes_v5_raw_traces() {
         let resp: Value = serde_json::from_str(RAW_TRACES).expect("json");
-        let spans = decode_traces(&resp, "api", false, 100).expect("decoded");
+        let spans = decode_traces(&resp, "api", 100).expect("decoded");
         assert_eq!(spans.len(), 2);
         assert_eq!(spans[0].duration_ms, 2500.0);
         assert!(spans[0].has_error);
@@ -966,25 +991,33 @@ mod tests {
         assert_eq!(spans[1].duration_ms, 1.2);
         assert_eq!(spans[1].peer.as_deref(), Some("mongodb"));
         assert_eq!(spans[1].status_code.as_deref(), Some("Unset"));
-        let errors = decode_traces(&resp, "api", true, 100).expect("errors");
-        assert_eq!(errors.len(), 1);
+        assert!(!spans[1].has_error);
     }
 
     #[test]
     fn empty_and_malformed_answers() {
         let empty = json!({"status":"success","data":{"type":"raw","data":{"results":[{"queryName":"A","rows":null}]}}});
-        assert!(decode_logs(&empty, 1, 10).expect("empty").is_empty());
-        let null_results = json!({"status":"success","data":{"type":"raw","data":{"results":null}}});
-        assert!(decode_traces(&null_results, "x", false, 10).expect("null").is_empty());
-        let err = decode_logs(&json!({"status":"error","error":{"code":"bad","message":"invalid filter"}}), 1, 10)
-            .expect_err("error status");
+        assert!(decode_logs(&empty, 10).expect("empty").is_empty());
+        let null_results =
+            json!({"status":"success","data":{"type":"raw","data":{"results":null}}});
+        assert!(
+            decode_traces(&null_results, "x", 10)
+                .expect("null")
+                .is_empty()
+        );
+        let err = decode_logs(
+            &json!({"status":"error","error":{"code":"bad","message":"invalid filter"}}),
+            10,
+        )
+        .expect_err("error status");
         assert!(err.contains("invalid filter"), "{err}");
         assert!(decode_metrics(&json!([1, 2]), &[]).is_err());
         assert!(decode_metrics(&json!({"foo": 1}), &[]).is_err());
         let bad_points = json!({"data":{"data":{"results":[{"queryName":"m","aggregations":[{"series":[{"values":[{"value":1}]}]}]}]}}});
         assert!(decode_metrics(&bad_points, &[]).is_err());
-        let bad_row = json!({"data":{"data":{"results":[{"queryName":"A","rows":[{"data":"text"}]}]}}});
-        assert!(decode_logs(&bad_row, 1, 10).is_err());
+        let bad_row =
+            json!({"data":{"data":{"results":[{"queryName":"A","rows":[{"data":"text"}]}]}}});
+        assert!(decode_logs(&bad_row, 10).is_err());
     }
 
     #[test]

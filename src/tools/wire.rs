@@ -12,8 +12,8 @@
 //! Also home of the lenient argument deserialisers: LLM tool calls and templated `collect`
 //! arguments sometimes carry `"443"` for `443` or `"true"` for `true`.
 
-use rmcp::model::{CallToolResult, ContentBlock};
 use chrono::{DateTime, Utc};
+use rmcp::model::{CallToolResult, ContentBlock};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -115,13 +115,13 @@ pub fn opt_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error>
             .as_u64()
             .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
             .map(|n| Some(n.min(u64::from(u32::MAX)) as u32))
-            .ok_or_else(|| serde::de::Error::custom(format!("expected a positive integer, got {n}"))),
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!("expected a positive integer, got {n}"))
+            }),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) => s
-            .trim()
-            .parse::<u32>()
-            .map(Some)
-            .map_err(|_| serde::de::Error::custom(format!("expected a positive integer, got {s:?}"))),
+        Some(Value::String(s)) => s.trim().parse::<u32>().map(Some).map_err(|_| {
+            serde::de::Error::custom(format!("expected a positive integer, got {s:?}"))
+        }),
         Some(other) => Err(serde::de::Error::custom(format!(
             "expected a positive integer, got {other}"
         ))),
@@ -148,7 +148,9 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
             "" => Ok(None),
             "true" | "yes" | "1" | "on" => Ok(Some(true)),
             "false" | "no" | "0" | "off" => Ok(Some(false)),
-            _ => Err(serde::de::Error::custom(format!("expected a boolean, got {s:?}"))),
+            _ => Err(serde::de::Error::custom(format!(
+                "expected a boolean, got {s:?}"
+            ))),
         },
         Some(other) => Err(serde::de::Error::custom(format!(
             "expected a boolean, got {other}"
