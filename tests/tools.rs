@@ -147,6 +147,19 @@ fn scenario() -> tempfile::TempDir {
     tmp
 }
 
+/// The toolbox is shared between tasks and its calls can be spawned.
+#[allow(dead_code)]
+fn toolbox_is_shareable(toolbox: Arc<Toolbox>) {
+    fn send_sync<T: Send + Sync>(_: &T) {}
+    fn send<T: Send>(_: T) {}
+    send_sync(&toolbox);
+    send(async move {
+        toolbox
+            .call(call("resolve_dns", json!({"name": "x"})), TIMEOUT)
+            .await
+    });
+}
+
 #[tokio::test]
 async fn lists_every_tool_with_a_json_schema() {
     let toolbox = Toolbox::start(fixture_backends(None).expect("backends"))
