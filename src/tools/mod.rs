@@ -13,6 +13,7 @@ pub mod network;
 pub mod signoz;
 pub mod slack;
 mod toolbox;
+pub mod wire;
 
 pub use backend::{
     BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend,
