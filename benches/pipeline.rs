@@ -13,6 +13,7 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group};
 use sre_agent::agent::Engine;
 use sre_agent::alert::Intake;
 use sre_agent::config::LoadedConfig;
+use sre_agent::evidence::ToolCall;
 use sre_agent::llm::offline::OfflineReasoner;
 use sre_agent::pipeline::Dedup;
 use sre_agent::scenario::{Scenario, percentile};
@@ -74,6 +75,46 @@ fn bench_alerts(c: &mut Criterion) {
                 b.to_async(&rt).iter(|| one_alert(engine, s));
             });
         }
+    }
+    group.finish();
+}
+
+/// One MCP tool call through the in-process toolbox (JSON-RPC over a duplex pipe).
+fn bench_tool_call(c: &mut Criterion) {
+    let rt = runtime();
+    let dir = Path::new(SCENARIOS).join("dns-nxdomain");
+    let toolbox = rt.block_on(async {
+        Toolbox::start(fixture_backends(Some(&dir)).expect("fixtures"))
+            .await
+            .expect("toolbox")
+    });
+    let mut group = c.benchmark_group("tool_call");
+    group.throughput(Throughput::Elements(1));
+    for (tool, args) in [
+        (
+            "resolve_dns",
+            serde_json::json!({"name": "ledger.prod.svc.cluster.local"}),
+        ),
+        (
+            "get_pod_status",
+            serde_json::json!({"namespace": "prod", "service": "payments"}),
+        ),
+        ("query_logs", serde_json::json!({"service": "payments"})),
+    ] {
+        let Some(args) = args.as_object().cloned() else {
+            continue;
+        };
+        group.bench_function(tool, |b| {
+            b.to_async(&rt).iter(|| {
+                toolbox.call(
+                    ToolCall {
+                        tool: tool.to_string(),
+                        args: args.clone(),
+                    },
+                    Duration::from_secs(5),
+                )
+            });
+        });
     }
     group.finish();
 }
@@ -149,7 +190,7 @@ fn summary() {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(Duration::from_secs(3));
-    targets = bench_alerts, bench_dedup
+    targets = bench_alerts, bench_tool_call, bench_dedup
 }
 
 fn main() {

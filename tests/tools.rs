@@ -745,37 +745,3 @@ async fn scenario_fixtures_decode() {
         }
     }
 }
-
-/// Per-call latency through MCP (run with `cargo test --release --test tools -- --ignored
-/// --nocapture call_latency`).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
-async fn call_latency() {
-    let tmp = scenario();
-    let toolbox = Toolbox::start(fixture_backends(Some(tmp.path())).expect("backends"))
-        .await
-        .expect("toolbox");
-    for (tool, args) in [
-        (
-            "resolve_dns",
-            json!({"name": "ledger.prod.svc.cluster.local"}),
-        ),
-        ("query_logs", json!({"service": "accounts"})),
-        (
-            "get_pod_status",
-            json!({"namespace": "prod", "service": "accounts"}),
-        ),
-    ] {
-        for _ in 0..200 {
-            run(&toolbox, tool, args.clone()).await;
-        }
-        let n = 5000;
-        let started = Instant::now();
-        for _ in 0..n {
-            let out = run(&toolbox, tool, args.clone()).await;
-            assert!(matches!(out.outcome, ToolOutcome::Data { .. }));
-        }
-        let per_call = started.elapsed().as_secs_f64() * 1e6 / f64::from(n);
-        eprintln!("{tool}: {per_call:.1} µs per call");
-    }
-}
