@@ -162,7 +162,6 @@ async fn replay(engine: &Engine, targets: &[String], json: bool) -> anyhow::Resu
     let mut shared: Option<Pipeline> = None;
     for target in targets {
         let scenario = Scenario::from_target(target)?;
-        let received = std::time::Instant::now();
         let intake = scenario
             .intake()
             .with_context(|| format!("cannot read {}", scenario.name))?;
@@ -173,7 +172,8 @@ async fn replay(engine: &Engine, targets: &[String], json: bool) -> anyhow::Resu
             None => Pipeline::start(scenario_engine, &engine.config().config.pipeline),
             Some(prev) => prev.with_engine(scenario_engine),
         };
-        let out = scenario::replay_intake(&pipeline, intake, received).await;
+        // The clock starts when the alert "arrives": after the tools are up, as in the bot.
+        let out = scenario::replay_intake(&pipeline, intake, std::time::Instant::now()).await;
         if json {
             println!("{}", serde_json::to_string(&out)?);
         } else {

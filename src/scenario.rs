@@ -270,10 +270,11 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
 
 /// Replay one scenario with a fresh pipeline over its own fixture data.
 pub async fn replay(base: &Engine, scenario: &Scenario) -> Result<ReplayOutput, ScenarioError> {
-    let received = Instant::now();
-    let intake = scenario.intake()?;
     let engine = Arc::new(base.with_toolbox(Arc::new(scenario.toolbox().await?)));
     let pipeline = Pipeline::start(engine, &base.config().config.pipeline);
+    // The clock starts when the alert arrives (tools already up, as in the bot); parsing counts.
+    let received = Instant::now();
+    let intake = scenario.intake()?;
     Ok(replay_intake(&pipeline, intake, received).await)
 }
 

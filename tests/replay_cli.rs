@@ -293,7 +293,10 @@ fn config_check_reports_bad_env_override() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr).to_lowercase();
-    assert!(err.contains("pipeline.workers") && err.contains("sre_agent_"), "{err}");
+    assert!(
+        err.contains("pipeline.workers") && err.contains("sre_agent_"),
+        "{err}"
+    );
 }
 
 #[test]
