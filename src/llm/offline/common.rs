@@ -275,9 +275,6 @@ impl<'a> Ctx<'a> {
             match obs {
                 Observation::Metrics { series } => {
                     for s in series {
-                        if metrics.iter().any(|(n, _)| *n == s.metric) {
-                            continue;
-                        }
                         if let Some(mut ser) =
                             Series::new(s.points.iter().map(|p| (p.timestamp, p.value)))
                         {
@@ -413,11 +410,31 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The series of `name` with the highest peak (several series of one metric are per pod or
+    /// per node: the worst one is the one that explains an alert).
     pub fn series(&self, name: &str) -> Option<&Series> {
         self.metrics
             .iter()
-            .find(|(n, _)| *n == name)
+            .filter(|(n, _)| *n == name)
             .map(|(_, s)| s)
+            .max_by(|a, b| a.peak().total_cmp(&b.peak()))
+    }
+
+    /// Every series of `name`.
+    pub fn all_series<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s Series> + 's {
+        self.metrics
+            .iter()
+            .filter(move |(n, _)| *n == name)
+            .map(|(_, s)| s)
+    }
+
+    /// The node a pod runs on, from the pod list.
+    pub fn pod_node(&self, pod: &str) -> Option<String> {
+        let pod = pod.strip_prefix("Pod/").unwrap_or(pod);
+        self.pods
+            .iter()
+            .find(|p| p.name == pod)
+            .and_then(|p| p.node.clone())
     }
 
     /// Whether the alert's text names any of `words` (lower-case substrings).
@@ -476,11 +493,20 @@ impl<'a> Ctx<'a> {
     }
 
     /// The rollout closest before `at` (within `window_min` minutes), else the latest before it.
+    /// The first event of that rollout is returned (a rollout is several scale-ups in a row).
     pub fn rollout_before(&self, at: DateTime<Utc>, window_min: i64) -> Option<Rollout> {
-        self.rollouts()
+        let all: Vec<Rollout> = self
+            .rollouts()
             .into_iter()
             .filter(|r| r.at <= at + chrono::Duration::minutes(5))
-            .rfind(|r| (at - r.at).num_minutes() <= window_min)
+            .collect();
+        let mut i = all
+            .iter()
+            .rposition(|r| (at - r.at).num_minutes() <= window_min)?;
+        while i > 0 && (all[i].at - all[i - 1].at).num_minutes() <= 10 {
+            i -= 1;
+        }
+        all.get(i).cloned()
     }
 
     /// Deployment revision (from the deployment state, or `revision N` in an event message).
@@ -692,20 +718,32 @@ pub(crate) fn traffic<'c>(ctx: &'c Ctx<'_>) -> Option<(f64, &'c Series)> {
     Some((s.rise(0.01), s))
 }
 
-/// "request rate flat at 120 req/s (118 → 121 req/s)".
+/// "request rate flat at 120 req/s (118 → 121 req/s)", or "request rate up only 1.3x (…)".
 pub(crate) fn flat_traffic_text(s: &Series) -> String {
-    format!(
-        "request rate flat at {} req/s ({} → {} req/s)",
-        num(s.baseline()),
-        num(s.first()),
-        num(s.last())
-    )
+    let ratio = s.rise(0.01);
+    if ratio < 1.2 {
+        format!(
+            "request rate flat at {} req/s ({} → {} req/s)",
+            num(s.baseline()),
+            num(s.first()),
+            num(s.last())
+        )
+    } else {
+        format!(
+            "request rate up only {}x ({} → {} req/s)",
+            num(ratio),
+            num(s.baseline()),
+            num(s.peak())
+        )
+    }
 }
 
 /// "A regression in the service itself (recent deploy or unhealthy pods)": usually a distractor
 /// for upstream problems; rejected when there was no rollout and the pods are healthy.
 pub(crate) fn own_regression(ctx: &Ctx<'_>) -> Option<Finding> {
-    let rollout = ctx.rollout_before(ctx.now, 120);
+    let rollout = ctx
+        .rollout_before(ctx.now, 120)
+        .filter(|r| r.object.contains(&ctx.deployment) || r.message.contains(&ctx.deployment));
     let mine: Vec<&&PodState> = ctx
         .pods
         .iter()

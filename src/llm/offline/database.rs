@@ -747,8 +747,42 @@ fn missing_index(ctx: &Ctx<'_>) -> Option<Finding> {
         ));
     }
     let target = ns.clone().unwrap_or_else(|| "the collection".into());
+    let dropped = ctx.logs_with(&["dropindex"]).into_iter().next();
+    let aborted = ctx
+        .logs_with(&[
+            "index build: aborted",
+            "index build not committed",
+            "index build aborted",
+        ])
+        .into_iter()
+        .next();
+    let mut why = String::new();
+    if let Some(l) = dropped {
+        score += 0.03;
+        f.for_(format!("index dropped: \"{}\"", quote(&l.rec.body, 140)));
+        f.at_opt(l.ts, format!("index dropped: {}", quote(&l.rec.body, 90)));
+        why = format!(
+            "; the old index was dropped{} (\"{}\")",
+            l.ts.map(|t| format!(" at {}", hm(t))).unwrap_or_default(),
+            quote(&l.rec.body, 100)
+        );
+    }
+    if let Some(l) = aborted {
+        f.for_(format!(
+            "replacement index build aborted: \"{}\"",
+            quote(&l.rec.body, 140)
+        ));
+        f.at_opt(
+            l.ts,
+            format!("index build aborted: {}", quote(&l.rec.body, 90)),
+        );
+        why.push_str(&format!(
+            " and its replacement was never built (\"{}\")",
+            quote(&l.rec.body, 120)
+        ));
+    }
     f.root_cause = format!(
-        "Queries on {target} run as a full collection scan (planSummary: COLLSCAN{detail}) because no index supports their filter — a missing index — so they are slow and time out{tail}."
+        "Queries on {target} run as a full collection scan (planSummary: COLLSCAN{detail}) because no index supports their filter — a missing index — so they are slow and time out{tail}{why}."
     );
     f.summary = format!(
         "{} queries time out because a missing index forces a COLLSCAN on {target}.",
@@ -830,13 +864,37 @@ fn replication_lag(ctx: &Ctx<'_>) -> Option<Finding> {
             format!("stale read reported: {}", quote(&l.rec.body, 80)),
         );
     }
+    let member = s
+        .label(&["k8s.pod.name", "pod", "instance", "member"])
+        .map(|m| format!(" ({m})"))
+        .unwrap_or_default();
+    let backup = ctx
+        .logs_with(&["mongodump", "backup"])
+        .into_iter()
+        .find(|l| match (l.ts, since) {
+            (Some(t), Some(c)) => t <= c && (c - t).num_minutes() <= 60,
+            _ => false,
+        });
+    let mut cause = String::new();
+    if let Some(l) = backup {
+        score += 0.03;
+        f.for_(format!(
+            "backup started just before: \"{}\"",
+            quote(&l.rec.body, 140)
+        ));
+        f.at_opt(l.ts, format!("backup starts: {}", quote(&l.rec.body, 90)));
+        cause = format!(
+            "; it started when a full backup began reading from that secondary (\"{}\")",
+            quote(&l.rec.body, 120)
+        );
+    }
     let (op, _) = query_slowdown(ctx);
     let primary = op
         .filter(|(_, cp)| cp.is_none())
         .map(|(o, _)| format!("; the primary is healthy (op p99 {} ms)", num(o.last())))
         .unwrap_or_default();
     f.root_cause = format!(
-        "Secondary replication lag on the MongoDB replica set grew to {} s (from {} s{}), so reads of {} with readPreference secondaryPreferred return stale data{primary}.",
+        "Secondary{member} replication lag on the MongoDB replica set grew to {} s (from {} s{}), so reads of {} with readPreference secondaryPreferred return stale data{primary}{cause}.",
         num(s.peak()),
         num(s.baseline()),
         since
@@ -926,6 +984,24 @@ fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
         );
         since = since.or(l.ts);
         what.push(format!("logs: \"{}\"", quote(&l.rec.body, 80)));
+    }
+    if let Some(l) = ctx
+        .logs_with(&[
+            "rotated password",
+            "password rotated",
+            "credential rotation",
+            "rotated credentials",
+        ])
+        .first()
+    {
+        f.for_(format!(
+            "credentials rotated: \"{}\"",
+            quote(&l.rec.body, 140)
+        ));
+        f.at_opt(
+            l.ts,
+            format!("password rotated: {}", quote(&l.rec.body, 90)),
+        );
     }
     let secret_ev = ctx
         .events

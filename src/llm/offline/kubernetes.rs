@@ -28,7 +28,6 @@ fn containers<'a>(ctx: &Ctx<'a>) -> Vec<(&'a PodState, &'a ContainerState)> {
 pub(crate) fn is_oom(c: &ContainerState) -> bool {
     c.last_termination_reason.as_deref() == Some("OOMKilled")
         || c.reason.as_deref() == Some("OOMKilled")
-        || c.last_exit_code == Some(137)
 }
 
 const CONFIG_NEEDLES: &[&str] = &[
@@ -413,6 +412,23 @@ fn image_pull(ctx: &Ctx<'_>) -> Option<Finding> {
         f.at(r.at, format!("rollout: {}", quote(&r.message, 80)));
     }
     f.metric("image", image.clone());
+    let repo_name = image
+        .rsplit_once(':')
+        .map(|(r, _)| r)
+        .unwrap_or(&image)
+        .to_string();
+    let pushed = ctx
+        .logs
+        .iter()
+        .rfind(|l| l.lower.contains("pushed") && l.rec.body.contains(&repo_name))
+        .map(|l| quote(&l.rec.body, 140));
+    let why = match &pushed {
+        Some(p) => {
+            f.for_(format!("CI log: \"{p}\""));
+            format!("{why}; CI only pushed a different tag (\"{p}\")")
+        }
+        None => why,
+    };
     f.root_cause = format!(
         "Pods of {} cannot start: ImagePullBackOff pulling image {image} — {why}{}.",
         ctx.deployment,
@@ -486,6 +502,8 @@ fn unschedulable(ctx: &Ctx<'_>) -> Option<Finding> {
                 .chars()
                 .take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '.' || *c == '/')
                 .collect::<String>()
+                .trim_end_matches('.')
+                .to_string()
         })
         .filter(|r| !r.is_empty());
     let why = match &resource {
@@ -512,8 +530,33 @@ fn unschedulable(ctx: &Ctx<'_>) -> Option<Finding> {
     if let Some(r) = ctx.rollouts().last() {
         f.at(r.at, format!("scale-up/rollout: {}", quote(&r.message, 80)));
     }
+    let mut extra = String::new();
+    if let Some(e) = ctx
+        .events_with(&["nottriggerscaleup", "max node group size", "scale-up"])
+        .first()
+    {
+        f.for_(format!("{}: {}", e.reason, quote(&e.message, 120)));
+        extra = format!(
+            ", and the cluster autoscaler cannot add nodes (\"{}\")",
+            quote(&e.message, 100)
+        );
+    }
+    if let Some(e) = ctx
+        .events
+        .iter()
+        .rfind(|e| e.object.starts_with("HorizontalPodAutoscaler/"))
+    {
+        f.at_opt(
+            e.timestamp,
+            format!("HPA rescale: {}", quote(&e.message, 80)),
+        );
+        extra.push_str(&format!(
+            "; the pods were added by the HPA ({})",
+            quote(&e.message, 80)
+        ));
+    }
     f.root_cause = format!(
-        "Pods of {} stay Pending because the scheduler cannot place them — FailedScheduling \"{}\" — {why}.",
+        "Pods of {} stay Pending because the scheduler cannot place them — FailedScheduling \"{}\" — {why}{extra}.",
         ctx.deployment,
         quote(&msg, 160)
     );
@@ -683,6 +726,25 @@ fn rollout_stuck(ctx: &Ctx<'_>) -> Option<Finding> {
         .first()
         .map(|e| format!(" (\"{}\")", quote(&e.message, 120)))
         .unwrap_or_default();
+    let ready_log = ctx
+        .logs
+        .iter()
+        .rev()
+        .find(|l| {
+            (l.lower.contains("ready") || l.lower.contains("readiness"))
+                && (l.lower.contains("503")
+                    || l.lower.contains("not ready")
+                    || l.lower.contains("fail"))
+                && !l.lower.contains("healthz")
+        })
+        .map(|l| quote(&l.rec.body, 120));
+    let probe = match &ready_log {
+        Some(l) => {
+            f.for_(format!("new pod log: \"{l}\""));
+            format!("{probe}; the pod's log says \"{l}\"")
+        }
+        None => probe,
+    };
     let old = if old_ready > 0 {
         format!(
             "; the {old_ready} old pods are still ready and serving, so the service is degraded, not down"
@@ -749,7 +811,7 @@ fn node_not_ready(ctx: &Ctx<'_>) -> Option<Finding> {
     let node = events
         .iter()
         .find_map(|e| e.object.strip_prefix("Node/").map(str::to_string))
-        .or_else(|| events.iter().find_map(|e| word_after(&e.message, "Node ")))
+        .or_else(|| events.iter().find_map(|e| ctx.pod_node(&e.object)))
         .or_else(|| {
             ctx.pods
                 .iter()

@@ -165,15 +165,26 @@ fn cert_expiry(ctx: &Ctx<'_>) -> Option<Finding> {
                 .any(|n| l.lower.contains(n))
         })
         .collect();
+    let blocked = ctx
+        .logs
+        .iter()
+        .find(|l| {
+            l.lower.contains("acme-challenge")
+                && (l.lower.contains("forbidden") || l.lower.contains("denied"))
+        })
+        .map(|l| quote(&l.rec.body, 120));
     let renewal_story = failures
-        .last()
+        .iter()
+        .find(|e| contains_ci(&e.message, "acme") || contains_ci(&e.message, "403"))
+        .or(failures.last())
         .map(|e| {
-            format!(
-                "{} on {}: \"{}\"",
-                e.reason,
-                e.object,
-                quote(&e.message, 140)
-            )
+            let mut story = format!("{} on {}: \"{}\"", e.reason, e.object, quote(&e.message, 140));
+            if let Some(b) = &blocked {
+                story.push_str(&format!(
+                    "; the ACME HTTP-01 challenge path /.well-known/acme-challenge/ is blocked by the ingress (\"{b}\")"
+                ));
+            }
+            story
         })
         .or_else(|| {
             failure_logs
@@ -407,7 +418,29 @@ fn tls_chain(ctx: &Ctx<'_>) -> Option<Finding> {
         })
         .filter_map(|e| e.timestamp.map(|t| (t, e)))
         .next_back();
-    if let Some((at, e)) = installed {
+    let is_update = |l: &&LogLine<'_>| {
+        l.lower.contains("secret") && l.lower.contains("updated") && l.ts.is_some()
+    };
+    let secret_log = ctx
+        .logs
+        .iter()
+        .rev()
+        .filter(is_update)
+        .find(|l| l.lower.contains("certificate"))
+        .or_else(|| ctx.logs.iter().rev().find(is_update));
+    if let Some(l) = secret_log.filter(|_| installed.is_none()) {
+        score += 0.05;
+        let when = l.ts.map(hm).unwrap_or_default();
+        parts.push(format!(
+            "right after the TLS secret was updated at {when} (\"{}\")",
+            quote(&l.rec.body, 140)
+        ));
+        f.for_(format!("secret update: \"{}\"", quote(&l.rec.body, 160)));
+        f.at_opt(
+            l.ts,
+            format!("TLS secret updated: {}", quote(&l.rec.body, 90)),
+        );
+    } else if let Some((at, e)) = installed {
         score += 0.05;
         parts.push(format!(
             "right after {} was updated at {}",
@@ -455,6 +488,13 @@ fn tls_chain(ctx: &Ctx<'_>) -> Option<Finding> {
         .iter()
         .find_map(|e| e.object.strip_prefix("Secret/"))
         .map(str::to_string)
+        .or_else(|| {
+            secret_log.and_then(|l| {
+                word_after(&l.rec.body, "secret")
+                    .map(|w| w.rsplit('/').next().unwrap_or(&w).to_string())
+                    .filter(|w| w.len() > 2)
+            })
+        })
         .unwrap_or_else(|| format!("{}-tls", host.replace('.', "-")));
     f.cmd(
         "Rebuild the TLS secret from the full chain (leaf + intermediate)",
@@ -603,6 +643,17 @@ fn dns_failure(ctx: &Ctx<'_>) -> Option<Finding> {
                 similar.join(", ")
             );
             similar_name = similar.first().map(|s| s.to_string());
+            if let Some(r) = ctx
+                .rollouts()
+                .into_iter()
+                .find(|r| similar.iter().any(|n| r.object.ends_with(&format!("/{n}"))))
+            {
+                f.at(
+                    r.at,
+                    format!("{} rolled out: {}", r.object, quote(&r.message, 80)),
+                );
+                f.for_(format!("{} was deployed at {}", r.object, hm(r.at)));
+            }
             if let Some(s) = ctx
                 .services
                 .iter()
@@ -759,9 +810,19 @@ fn no_ready_endpoints(ctx: &Ctx<'_>) -> Option<Finding> {
             f.for_(format!("deploy/{}: {}", d.name, c));
         }
     }
-    let probe_text = probe
+    let reason_log = ctx
+        .logs
+        .iter()
+        .rev()
+        .find(|l| l.lower.contains("readiness") && l.lower.contains("not ready"))
+        .map(|l| quote(&l.rec.body, 140));
+    let mut probe_text = probe
         .map(|e| format!("\"{}\"", quote(&e.message, 120)))
         .unwrap_or_else(|| format!("{} endpoints not ready", svc.not_ready_endpoints));
+    if let Some(r) = &reason_log {
+        f.for_(format!("upstream log: \"{r}\""));
+        probe_text.push_str(&format!("; its log says \"{r}\""));
+    }
     let who = if svc.name == ctx.service {
         format!("requests to {}", svc.name)
     } else {
@@ -819,7 +880,11 @@ fn upstream_timeout(ctx: &Ctx<'_>) -> Option<Finding> {
     let logs = ctx.logs_with(TIMEOUT_NEEDLES);
     // Error spans grouped by peer: (peer, count, max duration, first time).
     let mut peers: Vec<(String, usize, f64, Option<DateTime<Utc>>)> = Vec::new();
-    for s in ctx.spans.iter().filter(|s| s.has_error) {
+    for s in ctx
+        .spans
+        .iter()
+        .filter(|s| s.has_error || s.duration_ms >= 2000.0)
+    {
         let Some(peer) = s.peer.as_ref().filter(|p| **p != ctx.service) else {
             continue;
         };

@@ -18,6 +18,16 @@ pub(crate) const DETECTORS: &[Detector] = &[
     node_memory_pressure,
 ];
 
+/// Metric labels that name a node.
+const NODE_LABELS: &[&str] = &[
+    "k8s.node.name",
+    "node",
+    "host.name",
+    "host_name",
+    "instance",
+    "host",
+];
+
 /// `512Mi`, `1Gi`, `500M`, `536870912` → bytes.
 pub(crate) fn parse_quantity(q: &str) -> Option<f64> {
     let q = q.trim();
@@ -235,6 +245,20 @@ pub(crate) fn oom(ctx: &Ctx<'_>) -> Option<Finding> {
         f.for_(format!("deploy at {}: {}", hm(r.at), quote(&r.message, 90)));
         f.at(r.at, format!("rollout of {rev}"));
     }
+    let hint = ctx
+        .logs
+        .iter()
+        .find(|l| {
+            l.lower.contains("unbounded")
+                || l.lower.contains("evictions=0")
+                || l.lower.contains("no eviction")
+                || l.lower.contains("memory leak")
+        })
+        .map(|l| quote(&l.rec.body, 120));
+    if let Some(h) = &hint {
+        f.for_(format!("log: \"{h}\""));
+        growth_text.push_str(&format!(" (the logs point at the leak: \"{h}\")"));
+    }
     if growing && !load_driven {
         f.root_cause = format!(
             "{} is OOMKilled (exit code 137, {}) by a memory leak: {growth_text}{deploy_text}{load_text}.",
@@ -359,12 +383,23 @@ fn cpu_throttling(ctx: &Ctx<'_>) -> Option<Finding> {
     let mut traffic_text = String::new();
     if let Some((ratio, rate)) = traffic(ctx) {
         if ratio < 1.5 {
-            traffic_text = format!("; traffic is flat ({} req/s)", num(rate.last()));
+            traffic_text = format!("; {}", flat_traffic_text(rate));
             f.for_(flat_traffic_text(rate));
         } else {
             score -= 0.1;
             f.against(format!("request rate rose {}x", num(ratio)));
         }
+    }
+    if let Some(l) = ctx
+        .logs
+        .iter()
+        .find(|l| l.lower.contains("gomaxprocs") || l.lower.contains("host cpus"))
+    {
+        f.for_(format!("startup log: \"{}\"", quote(&l.rec.body, 120)));
+        traffic_text.push_str(&format!(
+            "; the app sizes its worker threads from the host's CPUs, not its limit (\"{}\")",
+            quote(&l.rec.body, 100)
+        ));
     }
     let limit = ctx
         .pods
@@ -435,10 +470,7 @@ fn node_cpu_saturation(ctx: &Ctx<'_>) -> Option<Finding> {
     let mut f = Finding::new("node-cpu", "Node CPU saturated");
     f.for_(format!("node CPU {}", format_ratio_arrow(n)));
     f.metric("node CPU used", pct(n.peak()));
-    let node = n
-        .label(&["node", "instance", "host"])
-        .unwrap_or("<node>")
-        .to_string();
+    let node = n.label(NODE_LABELS).unwrap_or("<node>").to_string();
     f.root_cause = format!(
         "The node running {} is CPU-saturated ({} used): pods compete for CPU on {node}.",
         ctx.deployment,
@@ -489,10 +521,8 @@ fn disk_full(ctx: &Ctx<'_>) -> Option<Finding> {
     }
     let mut score: f64 = 0.0;
     let node = fs
-        .and_then(|s| {
-            s.label(&["node", "instance", "host", "k8s_node_name"])
-                .map(str::to_string)
-        })
+        .and_then(|s| s.label(NODE_LABELS).map(str::to_string))
+        .or_else(|| disk_events.iter().find_map(|e| ctx.pod_node(&e.object)))
         .or_else(|| {
             disk_events
                 .iter()
@@ -678,6 +708,12 @@ fn cpu_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
         f.for_(format!("CPU used/limit {}", format_ratio_arrow(c)));
         f.metric("CPU used / limit", format_ratio_arrow(c));
     }
+    // The HPA's last rescale is long past while CPU stays high: it is pinned at its maximum.
+    let last_rescale = hpa.iter().rev().find_map(|e| e.timestamp);
+    let pinned = !at_max
+        && last_rescale.is_some_and(|t| (ctx.now - t).num_minutes() >= 10)
+        && cpu.is_some_and(|c| c.last() >= 0.8);
+    let at_max = at_max || pinned;
     let hpa_text = if at_max {
         score += 0.25;
         let e = hpa
@@ -699,8 +735,9 @@ fn cpu_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
         }
         let max = hpa
             .iter()
-            .find_map(|e| word_after(&e.message, "new size:"))
-            .map(|n| format!(" of {n} replicas"))
+            .rev()
+            .find_map(|e| word_after(&e.message, "New size:"))
+            .map(|n| format!(" of {} replicas", n.trim_end_matches(';')))
             .unwrap_or_default();
         format!("and the HPA is already at its maximum{max}, so it cannot add capacity")
     } else if !hpa.is_empty() {
@@ -724,6 +761,23 @@ fn cpu_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
             f.against(format!("CPU throttled {} too", pct(t.peak())));
         }
     }
+    let source = ctx
+        .logs
+        .iter()
+        .rev()
+        .find(|l| {
+            ["top client", "campaign", "user agent", "user-agent"]
+                .iter()
+                .any(|n| l.lower.contains(n))
+        })
+        .map(|l| quote(&l.rec.body, 120));
+    if let Some(src) = &source {
+        f.for_(format!("traffic source: \"{src}\""));
+    }
+    let cpu_text = match &source {
+        Some(src) => format!("{cpu_text}; the extra traffic comes from \"{src}\""),
+        None => cpu_text,
+    };
     f.root_cause = format!(
         "CPU saturation in {} comes from a traffic surge: the request rate rose {}x ({} req/s{}) {hpa_text}{cpu_text}.",
         ctx.deployment,
@@ -812,9 +866,8 @@ fn node_memory_pressure(ctx: &Ctx<'_>) -> Option<Finding> {
     let node = ev
         .iter()
         .find_map(|e| e.object.strip_prefix("Node/").map(str::to_string))
-        .or_else(|| {
-            node_mem.and_then(|s| s.label(&["node", "instance", "host"]).map(str::to_string))
-        })
+        .or_else(|| ev.iter().find_map(|e| ctx.pod_node(&e.object)))
+        .or_else(|| node_mem.and_then(|s| s.label(NODE_LABELS).map(str::to_string)))
         .or_else(|| {
             ctx.pods
                 .iter()
@@ -854,6 +907,31 @@ fn node_memory_pressure(ctx: &Ctx<'_>) -> Option<Finding> {
         f.metric("node memory used", format_ratio_arrow(n));
         f.at_opt(n.change_point(1.1, 0.05).map(|c| c.0), "node memory climbs");
     }
+    let mut consumer = String::new();
+    if let Some(w) = ctx
+        .all_series("container_memory_working_set_bytes")
+        .filter(|w| w.peak() - w.first() > 256.0 * 1024.0 * 1024.0 && w.peak() >= 2.0 * w.first())
+        .max_by(|a, b| (a.peak() - a.first()).total_cmp(&(b.peak() - b.first())))
+    {
+        let who = w
+            .label(&["k8s.pod.name", "pod", "service.name"])
+            .unwrap_or("a container")
+            .to_string();
+        f.for_(format!(
+            "{who} working set {} → {}",
+            bytes(w.first()),
+            bytes(w.peak())
+        ));
+        f.metric(
+            format!("{who} working set"),
+            format!("{} → {}", bytes(w.first()), bytes(w.peak())),
+        );
+        consumer = format!(
+            "; the memory is taken by {who}, whose working set grew {} → {}",
+            bytes(w.first()),
+            bytes(w.peak())
+        );
+    }
     f.metric(
         "evicted pods",
         ev.iter()
@@ -867,7 +945,7 @@ fn node_memory_pressure(ctx: &Ctx<'_>) -> Option<Finding> {
         .map(|e| format!(": \"{}\"", quote(&e.message, 120)))
         .unwrap_or_default();
     f.root_cause = format!(
-        "Node {node} is under MemoryPressure{used}: the kubelet is evicting pods to reclaim memory ({}){msg}.",
+        "Node {node} is under MemoryPressure{used}: the kubelet is evicting pods to reclaim memory ({}){msg}{consumer}.",
         if evicted.is_empty() {
             "evictions in the events".into()
         } else {
