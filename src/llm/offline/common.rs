@@ -78,6 +78,19 @@ impl Finding {
         self
     }
 
+    /// Marks a finding that rests on the alert's wording only: it keeps its score when no tool
+    /// returned data, and loses 0.1 when the tools answered without confirming it.
+    pub fn as_hint(mut self, ctx: &Ctx<'_>) -> Finding {
+        if self.evidence_for.is_empty() {
+            self.evidence_for
+                .push(format!("alert: \"{}\"", quote(&ctx.alert.title, 120)));
+        }
+        if ctx.has_data {
+            self.score = (self.score - 0.1).max(0.1);
+        }
+        self
+    }
+
     pub fn for_(&mut self, s: impl Into<String>) {
         self.evidence_for.push(s.into());
     }

@@ -655,7 +655,7 @@ fn missing_index(ctx: &Ctx<'_>) -> Option<Finding> {
     let (op, slow) = query_slowdown(ctx);
     let mut f = Finding::new("missing-index", "Missing index: queries do a COLLSCAN");
     if lines.is_empty() {
-        if !ctx.has_data && ctx.mentions(&["slow quer", "query timeout", "index", "collscan"]) {
+        if ctx.mentions(&["slow quer", "query timeout", "index", "collscan"]) {
             f.root_cause = format!(
                 "Queries of {} are slow or time out (per the alert), most likely because a missing index makes them scan the whole collection (COLLSCAN).",
                 ctx.service
@@ -670,7 +670,7 @@ fn missing_index(ctx: &Ctx<'_>) -> Option<Finding> {
                 "Find the slow operations",
                 mongosh("db.currentOp({secs_running: {$gt: 5}})"),
             );
-            return Some(f.with_score(0.4));
+            return Some(f.with_score(0.4).as_hint(ctx));
         }
         let ns_scan = ctx.logs_with(&["ixscan"]);
         if let Some(l) = ns_scan.first() {
@@ -814,16 +814,40 @@ fn replication_lag(ctx: &Ctx<'_>) -> Option<Finding> {
     );
     f.cmd("Replica set member states", mongosh("rs.status().members"));
     let Some(s) = ctx.series("mongodb_replication_lag") else {
-        if !ctx.has_data
-            && ctx.mentions(&["replication", "replica lag", "lag", "secondary", "stale"])
-        {
+        let stale = ctx.logs_with(&["stale read", "secondarypreferred", "replication lag"]);
+        if let Some(l) = stale.first() {
+            let member = word_after(&l.lower, "served by")
+                .map(|m| format!(" ({})", m.split('.').next().unwrap_or(&m)))
+                .unwrap_or_default();
+            f.for_(format!(
+                "{} log lines like \"{}\"",
+                stale.len(),
+                quote(&l.rec.body, 140)
+            ));
+            f.at_opt(
+                l.ts,
+                format!("first stale read: {}", quote(&l.rec.body, 90)),
+            );
+            f.root_cause = format!(
+                "Secondary{member} replication lag: reads of {} with readPreference secondaryPreferred return stale data (\"{}\"), so the secondary is behind the primary.",
+                ctx.service,
+                quote(&l.rec.body, 140)
+            );
+            f.summary = format!(
+                "{} reads stale data from a lagging MongoDB secondary.",
+                ctx.service
+            );
+            f.missing("no mongodb_replication_lag metric to measure the lag");
+            return Some(f.with_score(0.65));
+        }
+        if ctx.mentions(&["replication", "replica lag", "lag", "secondary", "stale"]) {
             f.root_cause = format!(
                 "Replication lag on the MongoDB replica set (per the alert): a secondary falls behind the primary, so reads of {} with secondaryPreferred return stale data.",
                 ctx.service
             );
             f.summary = "A MongoDB secondary is lagging behind the primary.".into();
             f.missing("no mongodb_replication_lag data");
-            return Some(f.with_score(0.4));
+            return Some(f.with_score(0.4).as_hint(ctx));
         }
         return None;
     };
@@ -940,7 +964,7 @@ fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
         format!("MongoDB authentication failing for {}", ctx.service),
     );
     if metric.is_none() && logs.is_empty() {
-        if !ctx.has_data && ctx.mentions(&["auth", "credential", "password"]) {
+        if ctx.mentions(&["auth", "credential", "password"]) {
             f.root_cause = format!(
                 "MongoDB authentication fails for {} (per the alert): the credentials it presents are rejected — most likely the password in its Secret was rotated without restarting the pods.",
                 ctx.service
@@ -951,7 +975,7 @@ fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
                 "Restart the pods so they read the current Secret",
                 ctx.kubectl(&format!("rollout restart deploy/{}", ctx.deployment)),
             );
-            return Some(f.with_score(0.4));
+            return Some(f.with_score(0.4).as_hint(ctx));
         }
         if let Some(s) = ctx.series("mongodb_auth_failures") {
             return Some(Finding::rejected(
@@ -1121,7 +1145,15 @@ const NET_NEEDLES: &[&str] = &[
 
 /// MongoDB unreachable from the service; rejected when the server answers (e.g. auth failures).
 fn db_network(ctx: &Ctx<'_>) -> Option<Finding> {
-    let logs = ctx.logs_with(NET_NEEDLES);
+    let logs: Vec<&LogLine<'_>> = ctx
+        .logs_with(NET_NEEDLES)
+        .into_iter()
+        .filter(|l| {
+            ["mongo", "27017", "replica set", "server selection"]
+                .iter()
+                .any(|n| l.lower.contains(n))
+        })
+        .collect();
     let auth = ctx.logs_with(AUTH_NEEDLES);
     let auth_metric = ctx
         .series("mongodb_auth_failures")

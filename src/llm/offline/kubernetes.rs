@@ -9,6 +9,7 @@ use super::resource;
 use crate::evidence::{ContainerState, KubeEvent, PodState};
 
 pub(crate) const DETECTORS: &[Detector] = &[
+    replicas_unavailable_hint,
     crashloop,
     image_pull,
     unschedulable,
@@ -16,6 +17,49 @@ pub(crate) const DETECTORS: &[Detector] = &[
     node_not_ready,
     resource::oom,
 ];
+
+/// "Replicas unavailable" with no pod/event data to tell why: the usual causes, most likely first.
+fn replicas_unavailable_hint(ctx: &Ctx<'_>) -> Option<Finding> {
+    if !ctx.pods.is_empty()
+        || !ctx.events.is_empty()
+        || !ctx.mentions(&["replicas", "unavailable", "available"])
+    {
+        return None;
+    }
+    let mut f = Finding::new(
+        "replicas-unavailable",
+        format!(
+            "Replicas of {} unavailable (cause not visible)",
+            ctx.deployment
+        ),
+    );
+    f.root_cause = format!(
+        "Replicas of {} are unavailable (per the alert), but no pod or event data was found in namespace {} to say why; the usual causes are a node that went NotReady (its pods evicted or stuck terminating), crash-looping containers, image pull failures or unschedulable pods — the commands below tell which.",
+        ctx.deployment, ctx.ns
+    );
+    f.summary = format!(
+        "{} has unavailable replicas; the cause is not in the collected data.",
+        ctx.deployment
+    );
+    f.missing(format!(
+        "no pods or events of {} in namespace {} (wrong namespace?)",
+        ctx.deployment, ctx.ns
+    ));
+    f.cmd(
+        "Find the deployment and its pods in every namespace",
+        format!("kubectl get pods -A -o wide | grep {}", ctx.deployment),
+    );
+    f.cmd(
+        "Node states (a NotReady node takes its replicas down)",
+        "kubectl get nodes -o wide".to_string(),
+    );
+    f.cmd(
+        "Recent warnings",
+        "kubectl get events -A --field-selector type=Warning --sort-by=.lastTimestamp | tail -30"
+            .to_string(),
+    );
+    Some(f.with_score(0.3))
+}
 
 /// Every (pod, container) pair.
 fn containers<'a>(ctx: &Ctx<'a>) -> Vec<(&'a PodState, &'a ContainerState)> {
@@ -96,14 +140,12 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
         ),
     );
     if crashing.is_empty() && backoff.is_empty() {
-        if !ctx.has_data
-            && ctx.mentions(&[
-                "crashloop",
-                "crash loop",
-                "crash-loop",
-                "back-off restarting",
-            ])
-        {
+        if ctx.mentions(&[
+            "crashloop",
+            "crash loop",
+            "crash-loop",
+            "back-off restarting",
+        ]) {
             f.root_cause = format!(
                 "Pods of {} are in CrashLoopBackOff (per the alert): the container exits right after start — most often a missing or wrong config (env var, ConfigMap key, Secret) or a bad release; the previous container's logs will say which.",
                 ctx.deployment
@@ -122,7 +164,7 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
                 "Exit code and events",
                 ctx.kubectl(&format!("describe pod -l app={}", ctx.service)),
             );
-            return Some(f.with_score(0.45));
+            return Some(f.with_score(0.45).as_hint(ctx));
         }
         if ctx.pods.is_empty() || all.iter().any(|(_, c)| is_oom(c)) {
             return None;
@@ -333,7 +375,7 @@ fn image_pull(ctx: &Ctx<'_>) -> Option<Finding> {
         format!("Image for {} cannot be pulled", ctx.deployment),
     );
     if pulling.is_empty() && events.is_empty() {
-        if !ctx.has_data && ctx.mentions(&["imagepull", "image pull", "errimagepull"]) {
+        if ctx.mentions(&["imagepull", "image pull", "errimagepull"]) {
             f.root_cause = format!(
                 "Pods of {} cannot start because the image cannot be pulled (per the alert): usually the image tag does not exist or the registry denies access.",
                 ctx.deployment
@@ -344,7 +386,7 @@ fn image_pull(ctx: &Ctx<'_>) -> Option<Finding> {
                 "See the pull error",
                 ctx.kubectl(&format!("describe pod -l app={}", ctx.service)),
             );
-            return Some(f.with_score(0.45));
+            return Some(f.with_score(0.45).as_hint(ctx));
         }
         return None;
     }
@@ -474,7 +516,7 @@ fn unschedulable(ctx: &Ctx<'_>) -> Option<Finding> {
         format!("Pods of {} cannot be scheduled", ctx.deployment),
     );
     if events.is_empty() && pending.is_empty() {
-        if !ctx.has_data && ctx.mentions(&["pending", "unschedulable", "failedscheduling"]) {
+        if ctx.mentions(&["pending", "unschedulable", "failedscheduling"]) {
             f.root_cause = format!(
                 "Pods of {} stay Pending (per the alert): the scheduler cannot place them — usually insufficient cpu or memory on the nodes, taints or affinity rules.",
                 ctx.deployment
@@ -485,7 +527,7 @@ fn unschedulable(ctx: &Ctx<'_>) -> Option<Finding> {
                 "See the scheduler's reason",
                 ctx.kubectl("get events --field-selector reason=FailedScheduling"),
             );
-            return Some(f.with_score(0.45));
+            return Some(f.with_score(0.45).as_hint(ctx));
         }
         return None;
     }
@@ -822,10 +864,7 @@ fn node_not_ready(ctx: &Ctx<'_>) -> Option<Finding> {
                 .and_then(|p| p.node.clone())
         });
     let Some(node) = node else {
-        if !ctx.has_data
-            && ctx.mentions(&["notready", "not ready", "node"])
-            && ctx.mentions(&["node"])
-        {
+        if ctx.mentions(&["notready", "not ready", "node"]) && ctx.mentions(&["node"]) {
             let mut f = Finding::new("node-notready", "Node NotReady taking replicas down");
             f.root_cause = format!(
                 "Replicas of {} are unavailable, most likely because their node went NotReady (per the alert) and its pods were evicted.",
@@ -834,7 +873,7 @@ fn node_not_ready(ctx: &Ctx<'_>) -> Option<Finding> {
             f.summary = "A node went NotReady.".into();
             f.missing("no node events or pod placement");
             f.cmd("Node states", "kubectl get nodes -o wide".to_string());
-            return Some(f.with_score(0.4));
+            return Some(f.with_score(0.4).as_hint(ctx));
         }
         return None;
     };

@@ -8,7 +8,7 @@ use super::common::{
     self, Ctx, Detector, Finding, LogLine, arrow, contains_ci, day_hm, extract_host, hm, num,
     quote, word_after,
 };
-use crate::evidence::{CertInfo, KubeEvent};
+use crate::evidence::{CertInfo, KubeEvent, ServiceHealth};
 
 pub(crate) const DETECTORS: &[Detector] = &[
     cert_expiry,
@@ -709,40 +709,88 @@ fn is_503(code: Option<&str>) -> bool {
 }
 
 /// An upstream Service has no ready endpoints (its pods fail readiness): callers get 503s.
+/// The upstream the alert is about: the first label of a cluster-local host, or the word after
+/// "upstream" in an error log.
+fn upstream_name(ctx: &Ctx<'_>) -> Option<String> {
+    ctx.host
+        .as_deref()
+        .filter(|h| h.contains(".svc") || !h.contains('.'))
+        .and_then(|h| h.split('.').next())
+        .map(str::to_string)
+        .or_else(|| {
+            ctx.logs.iter().find_map(|l| {
+                let w = word_after(&l.lower, "upstream ")?;
+                (w.len() > 2 && !["connect", "request", "error", "responded"].contains(&w.as_str()))
+                    .then_some(w)
+            })
+        })
+}
+
+/// An upstream Service has no ready endpoints (its pods fail readiness): callers get 503s.
 fn no_ready_endpoints(ctx: &Ctx<'_>) -> Option<Finding> {
-    if ctx.services.is_empty() {
-        return None;
-    }
-    let Some(svc) = ctx
+    let upstream = upstream_name(ctx);
+    // Readiness failures of the upstream's pods, when the Service itself was not looked up.
+    let upstream_probe_pods: Vec<&str> = match &upstream {
+        Some(u) if !ctx.services.iter().any(|s| &s.name == u) => {
+            let mut pods: Vec<&str> = ctx
+                .events_with(&["readiness probe failed"])
+                .into_iter()
+                .filter_map(|e| e.object.strip_prefix("Pod/"))
+                .filter(|p| p.starts_with(u.as_str()))
+                .collect();
+            pods.sort_unstable();
+            pods.dedup();
+            pods
+        }
+        _ => Vec::new(),
+    };
+    let synthesized;
+    let svc: &ServiceHealth = match ctx
         .services
         .iter()
         .copied()
         .filter(|s| s.ready_endpoints == 0)
         .max_by_key(|s| (s.name != ctx.service, s.not_ready_endpoints))
-    else {
-        let list: Vec<String> = ctx
-            .services
-            .iter()
-            .take(4)
-            .map(|s| {
-                format!(
-                    "{} {}/{}",
-                    s.name,
-                    s.ready_endpoints,
-                    s.ready_endpoints + s.not_ready_endpoints
-                )
-            })
-            .collect();
-        let mut r = Finding::rejected(
-            "no-endpoints",
-            "Upstream Service without ready endpoints",
-            vec![format!(
-                "upstream pods healthy: every Service checked has ready endpoints ({})",
-                list.join(", ")
-            )],
-        );
-        r.cmd("Check the endpoints", ctx.kubectl("get endpoints"));
-        return Some(r);
+    {
+        Some(s) => s,
+        None if !upstream_probe_pods.is_empty() => {
+            synthesized = ServiceHealth {
+                name: upstream.clone().unwrap_or_default(),
+                namespace: ctx.ns.clone(),
+                ready_endpoints: 0,
+                not_ready_endpoints: upstream_probe_pods.len() as u32,
+                deployment: None,
+            };
+            &synthesized
+        }
+        None => {
+            if ctx.services.is_empty() {
+                return None;
+            }
+            let list: Vec<String> = ctx
+                .services
+                .iter()
+                .take(4)
+                .map(|s| {
+                    format!(
+                        "{} {}/{}",
+                        s.name,
+                        s.ready_endpoints,
+                        s.ready_endpoints + s.not_ready_endpoints
+                    )
+                })
+                .collect();
+            let mut r = Finding::rejected(
+                "no-endpoints",
+                "Upstream Service without ready endpoints",
+                vec![format!(
+                    "upstream pods healthy: every Service checked has ready endpoints ({})",
+                    list.join(", ")
+                )],
+            );
+            r.cmd("Check the endpoints", ctx.kubectl("get endpoints"));
+            return Some(r);
+        }
     };
     let dep = svc
         .deployment

@@ -83,10 +83,7 @@ pub(crate) fn oom(ctx: &Ctx<'_>) -> Option<Finding> {
         format!("{} OOMKilled: memory leak", ctx.deployment),
     );
     if killed.is_empty() && oom_events.is_empty() && !(near_limit && growing) {
-        if !ctx.has_data
-            && ctx.mentions(&["oom", "out of memory", "memory"])
-            && !ctx.mentions(&["pressure"])
-        {
+        if ctx.mentions(&["oom", "out of memory", "memory"]) && !ctx.mentions(&["pressure"]) {
             f.root_cause = format!(
                 "{} is running out of memory (per the alert): containers hit their memory limit and are OOMKilled — a memory leak (steady growth after a deploy) or a limit too low for the load.",
                 ctx.deployment
@@ -100,7 +97,7 @@ pub(crate) fn oom(ctx: &Ctx<'_>) -> Option<Finding> {
                     ctx.ns, ctx.service
                 ),
             );
-            return Some(f.with_score(0.45));
+            return Some(f.with_score(0.45).as_hint(ctx));
         }
         let terminated: Vec<String> = ctx
             .pods
@@ -499,7 +496,7 @@ fn disk_full(ctx: &Ctx<'_>) -> Option<Finding> {
     let mut f = Finding::new("disk-full", "Node disk full (unrotated logs)");
     let full = fs.is_some_and(|s| s.peak() >= 0.85);
     if !full && nospace.is_empty() && disk_events.is_empty() {
-        if !ctx.has_data && ctx.mentions(&["disk", "filesystem", "no space", "inode"]) {
+        if ctx.mentions(&["disk", "filesystem", "no space", "inode"]) {
             f.root_cause = format!(
                 "A disk of {} (per the alert) is filling up — most often container or application logs that are not rotated, or images/volumes growing.",
                 ctx.deployment
@@ -510,7 +507,7 @@ fn disk_full(ctx: &Ctx<'_>) -> Option<Finding> {
                 "Disk pressure on nodes",
                 "kubectl describe nodes | grep -i -A2 DiskPressure".to_string(),
             );
-            return Some(f.with_score(0.45));
+            return Some(f.with_score(0.45).as_hint(ctx));
         }
         let s = fs?;
         return Some(Finding::rejected(
@@ -839,7 +836,7 @@ fn node_memory_pressure(ctx: &Ctx<'_>) -> Option<Finding> {
     let node_mem = ctx.series("node_memory_used_ratio");
     let mut f = Finding::new("node-memory-pressure", "Node MemoryPressure evicting pods");
     if ev.is_empty() {
-        if !ctx.has_data && ctx.mentions(&["memorypressure", "memory pressure", "evict"]) {
+        if ctx.mentions(&["memorypressure", "memory pressure", "evict"]) {
             f.root_cause = format!(
                 "A node running {} is under MemoryPressure (per the alert): the kubelet evicts pods to reclaim memory.",
                 ctx.deployment
@@ -850,7 +847,7 @@ fn node_memory_pressure(ctx: &Ctx<'_>) -> Option<Finding> {
                 "Node conditions",
                 "kubectl describe nodes | grep -A2 MemoryPressure".to_string(),
             );
-            return Some(f.with_score(0.45));
+            return Some(f.with_score(0.45).as_hint(ctx));
         }
         let n = node_mem?;
         if n.peak() >= 0.9 {
