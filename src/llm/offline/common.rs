@@ -80,7 +80,7 @@ impl Finding {
 
     /// Marks a finding that rests on the alert's wording only: it keeps its score when no tool
     /// returned data, and loses 0.1 when the tools answered without confirming it.
-    pub fn as_hint(mut self, ctx: &Ctx<'_>) -> Finding {
+    pub fn into_hint(mut self, ctx: &Ctx<'_>) -> Finding {
         if self.evidence_for.is_empty() {
             self.evidence_for
                 .push(format!("alert: \"{}\"", quote(&ctx.alert.title, 120)));

@@ -670,7 +670,7 @@ fn missing_index(ctx: &Ctx<'_>) -> Option<Finding> {
                 "Find the slow operations",
                 mongosh("db.currentOp({secs_running: {$gt: 5}})"),
             );
-            return Some(f.with_score(0.4).as_hint(ctx));
+            return Some(f.with_score(0.4).into_hint(ctx));
         }
         let ns_scan = ctx.logs_with(&["ixscan"]);
         if let Some(l) = ns_scan.first() {
@@ -847,7 +847,7 @@ fn replication_lag(ctx: &Ctx<'_>) -> Option<Finding> {
             );
             f.summary = "A MongoDB secondary is lagging behind the primary.".into();
             f.missing("no mongodb_replication_lag data");
-            return Some(f.with_score(0.4).as_hint(ctx));
+            return Some(f.with_score(0.4).into_hint(ctx));
         }
         return None;
     };
@@ -975,7 +975,7 @@ fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
                 "Restart the pods so they read the current Secret",
                 ctx.kubectl(&format!("rollout restart deploy/{}", ctx.deployment)),
             );
-            return Some(f.with_score(0.4).as_hint(ctx));
+            return Some(f.with_score(0.4).into_hint(ctx));
         }
         if let Some(s) = ctx.series("mongodb_auth_failures") {
             return Some(Finding::rejected(

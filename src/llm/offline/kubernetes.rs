@@ -164,7 +164,7 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
                 "Exit code and events",
                 ctx.kubectl(&format!("describe pod -l app={}", ctx.service)),
             );
-            return Some(f.with_score(0.45).as_hint(ctx));
+            return Some(f.with_score(0.45).into_hint(ctx));
         }
         if ctx.pods.is_empty() || all.iter().any(|(_, c)| is_oom(c)) {
             return None;
@@ -386,7 +386,7 @@ fn image_pull(ctx: &Ctx<'_>) -> Option<Finding> {
                 "See the pull error",
                 ctx.kubectl(&format!("describe pod -l app={}", ctx.service)),
             );
-            return Some(f.with_score(0.45).as_hint(ctx));
+            return Some(f.with_score(0.45).into_hint(ctx));
         }
         return None;
     }
@@ -527,7 +527,7 @@ fn unschedulable(ctx: &Ctx<'_>) -> Option<Finding> {
                 "See the scheduler's reason",
                 ctx.kubectl("get events --field-selector reason=FailedScheduling"),
             );
-            return Some(f.with_score(0.45).as_hint(ctx));
+            return Some(f.with_score(0.45).into_hint(ctx));
         }
         return None;
     }
@@ -873,7 +873,7 @@ fn node_not_ready(ctx: &Ctx<'_>) -> Option<Finding> {
             f.summary = "A node went NotReady.".into();
             f.missing("no node events or pod placement");
             f.cmd("Node states", "kubectl get nodes -o wide".to_string());
-            return Some(f.with_score(0.4).as_hint(ctx));
+            return Some(f.with_score(0.4).into_hint(ctx));
         }
         return None;
     };

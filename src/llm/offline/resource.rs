@@ -97,7 +97,7 @@ pub(crate) fn oom(ctx: &Ctx<'_>) -> Option<Finding> {
                     ctx.ns, ctx.service
                 ),
             );
-            return Some(f.with_score(0.45).as_hint(ctx));
+            return Some(f.with_score(0.45).into_hint(ctx));
         }
         let terminated: Vec<String> = ctx
             .pods
@@ -507,7 +507,7 @@ fn disk_full(ctx: &Ctx<'_>) -> Option<Finding> {
                 "Disk pressure on nodes",
                 "kubectl describe nodes | grep -i -A2 DiskPressure".to_string(),
             );
-            return Some(f.with_score(0.45).as_hint(ctx));
+            return Some(f.with_score(0.45).into_hint(ctx));
         }
         let s = fs?;
         return Some(Finding::rejected(
@@ -847,7 +847,7 @@ fn node_memory_pressure(ctx: &Ctx<'_>) -> Option<Finding> {
                 "Node conditions",
                 "kubectl describe nodes | grep -A2 MemoryPressure".to_string(),
             );
-            return Some(f.with_score(0.45).as_hint(ctx));
+            return Some(f.with_score(0.45).into_hint(ctx));
         }
         let n = node_mem?;
         if n.peak() >= 0.9 {
