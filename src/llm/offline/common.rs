@@ -570,6 +570,21 @@ pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {
     }
 }
 
+/// A log record's body plus the attributes that explain it (`reason`, `error`), for quoting.
+pub(crate) fn log_text(rec: &LogRecord) -> String {
+    let extra: Vec<&str> = ["reason", "error", "err"]
+        .iter()
+        .filter_map(|k| rec.attributes.get(*k))
+        .map(String::as_str)
+        .filter(|v| !v.is_empty() && !rec.body.contains(*v))
+        .collect();
+    if extra.is_empty() {
+        rec.body.clone()
+    } else {
+        format!("{} ({})", rec.body, extra.join("; "))
+    }
+}
+
 /// A host name in free text (`api.example.com`, `https://api.example.com:443/x`).
 pub(crate) fn extract_host(text: &str) -> Option<String> {
     text.split(|c: char| c.is_whitespace() || "\"'`()[]{}<>,;|=".contains(c))

@@ -996,7 +996,11 @@ fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
         f.metric("auth failures", format!("{}/min", arrow(s, "")));
         f.at_opt(since, "authentication failures start");
     }
-    if let Some(l) = logs.first() {
+    let app_log = logs
+        .iter()
+        .find(|l| !l.rec.body.trim_start().starts_with('{'))
+        .or(logs.first());
+    if let Some(l) = app_log {
         f.for_(format!(
             "{} log lines like \"{}\"",
             logs.len(),
@@ -1007,7 +1011,24 @@ fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
             format!("first auth failure: {}", quote(&l.rec.body, 80)),
         );
         since = since.or(l.ts);
-        what.push(format!("logs: \"{}\"", quote(&l.rec.body, 80)));
+        what.push(format!("logs: \"{}\"", quote(&l.rec.body, 100)));
+    }
+    let rotated = ctx
+        .logs_with(&[
+            "rotated password",
+            "password rotated",
+            "credential rotation",
+            "rotated credentials",
+        ])
+        .into_iter()
+        .next();
+    let secret_log = ctx
+        .logs_with(&["reconciled secret", "updated secret", "secret updated"])
+        .into_iter()
+        .next();
+    if let Some(l) = secret_log {
+        f.for_(format!("Secret updated: \"{}\"", quote(&l.rec.body, 140)));
+        f.at_opt(l.ts, format!("Secret updated: {}", quote(&l.rec.body, 90)));
     }
     if let Some(l) = ctx
         .logs_with(&[
@@ -1047,6 +1068,11 @@ fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
                 .map(|(_, n)| n.to_string())
                 .filter(|_| e.object.contains("Secret/"))
                 .or_else(|| word_after(&e.message, "secret"))
+        })
+        .or_else(|| {
+            secret_log.and_then(|l| {
+                word_after(&l.rec.body, "\"secret\"").or_else(|| word_after(&l.rec.body, "secret "))
+            })
         })
         .unwrap_or_else(|| format!("{}-mongodb", ctx.service));
     let story = match secret_ev {
@@ -1093,6 +1119,20 @@ fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
                 changed
                     .map(|t| format!(" at {}", hm(t)))
                     .unwrap_or_default()
+            )
+        }
+        None if rotated.is_some() || secret_log.is_some() => {
+            score += 0.2;
+            let at = rotated
+                .or(secret_log)
+                .and_then(|l| l.ts)
+                .map(|t| format!(" at {}", hm(t)))
+                .unwrap_or_default();
+            let rot = rotated
+                .map(|l| format!(" (\"{}\")", quote(&l.rec.body, 110)))
+                .unwrap_or_default();
+            format!(
+                "the database password was rotated{at}{rot} and the credentials Secret {secret_name} was updated, but the running pods were not restarted and still use the old password"
             )
         }
         None => {

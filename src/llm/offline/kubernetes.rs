@@ -779,7 +779,7 @@ fn rollout_stuck(ctx: &Ctx<'_>) -> Option<Finding> {
                     || l.lower.contains("fail"))
                 && !l.lower.contains("healthz")
         })
-        .map(|l| quote(&l.rec.body, 120));
+        .map(|l| quote(&super::common::log_text(l.rec), 140));
     let probe = match &ready_log {
         Some(l) => {
             f.for_(format!("new pod log: \"{l}\""));
@@ -864,7 +864,9 @@ fn node_not_ready(ctx: &Ctx<'_>) -> Option<Finding> {
                 .and_then(|p| p.node.clone())
         });
     let Some(node) = node else {
-        if ctx.mentions(&["notready", "not ready", "node"]) && ctx.mentions(&["node"]) {
+        if ctx.mentions(&["notready", "not ready", "node down", "unreachable"])
+            && ctx.mentions(&["node"])
+        {
             let mut f = Finding::new("node-notready", "Node NotReady taking replicas down");
             f.root_cause = format!(
                 "Replicas of {} are unavailable, most likely because their node went NotReady (per the alert) and its pods were evicted.",

@@ -178,18 +178,22 @@ fn cert_expiry(ctx: &Ctx<'_>) -> Option<Finding> {
         .find(|e| contains_ci(&e.message, "acme") || contains_ci(&e.message, "403"))
         .or(failures.last())
         .map(|e| {
-            let mut story = format!("{} on {}: \"{}\"", e.reason, e.object, quote(&e.message, 140));
+            format!("{} on {}: \"{}\"", e.reason, e.object, quote(&e.message, 140))
+        })
+        .or_else(|| {
+            failure_logs
+                .iter()
+                .find(|l| l.lower.contains("acme") || l.lower.contains("403"))
+                .or(failure_logs.last())
+                .map(|l| format!("\"{}\"", quote(l.rec.body.trim_matches('"'), 140)))
+        })
+        .map(|mut story| {
             if let Some(b) = &blocked {
                 story.push_str(&format!(
                     "; the ACME HTTP-01 challenge path /.well-known/acme-challenge/ is blocked by the ingress (\"{b}\")"
                 ));
             }
             story
-        })
-        .or_else(|| {
-            failure_logs
-                .last()
-                .map(|l| format!("\"{}\"", quote(&l.rec.body, 140)))
         });
 
     let Some(cert) = pick_cert(ctx) else {

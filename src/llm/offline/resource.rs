@@ -543,7 +543,7 @@ fn disk_full(ctx: &Ctx<'_>) -> Option<Finding> {
         };
         let rate = if hours > 0.0 {
             format!(
-                ", growing {} points/h",
+                ", growing {} percentage points/h",
                 num((s.last() - s.first()) * 100.0 / hours)
             )
         } else {
@@ -669,10 +669,7 @@ fn cpu_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
     let (hpa, at_max) = hpa_at_max(ctx);
     let mut f = Finding::new(
         "cpu-traffic",
-        format!(
-            "Traffic surge saturating {}'s CPU (HPA at max)",
-            ctx.deployment
-        ),
+        format!("Traffic surge saturating {}'s CPU", ctx.deployment),
     );
     if ratio < 2.0 {
         if cpu.is_none() && hpa.is_empty() {
@@ -700,7 +697,7 @@ fn cpu_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
     if let Some(c) = cpu {
         if c.peak() >= 0.8 {
             score += 0.15;
-            cpu_text = format!(", so each pod runs at {} of its CPU", pct(c.peak()));
+            cpu_text = format!(", so each pod runs at {} of its CPU limit", pct(c.peak()));
         }
         f.for_(format!("CPU used/limit {}", format_ratio_arrow(c)));
         f.metric("CPU used / limit", format_ratio_arrow(c));
@@ -736,7 +733,7 @@ fn cpu_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
             .find_map(|e| word_after(&e.message, "New size:"))
             .map(|n| format!(" of {} replicas", n.trim_end_matches(';')))
             .unwrap_or_default();
-        format!("and the HPA is already at its maximum{max}, so it cannot add capacity")
+        format!("and the HPA is already at its maximum{max}, and cannot add capacity")
     } else if !hpa.is_empty() {
         score += 0.1;
         for e in hpa.iter().take(2) {
@@ -763,9 +760,10 @@ fn cpu_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
         .iter()
         .rev()
         .find(|l| {
-            ["top client", "campaign", "user agent", "user-agent"]
-                .iter()
-                .any(|n| l.lower.contains(n))
+            !l.lower.contains("http/")
+                && ["top client", "campaign", "user agent", "user-agent"]
+                    .iter()
+                    .any(|n| l.lower.contains(n))
         })
         .map(|l| quote(&l.rec.body, 120));
     if let Some(src) = &source {
