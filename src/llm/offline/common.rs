@@ -339,6 +339,27 @@ impl<'a> Ctx<'a> {
             .or_else(|| pods.first().map(|p| p.namespace.clone()))
             .or_else(|| services.first().map(|s| s.namespace.clone()))
             .filter(|s| !s.is_empty())
+            .or_else(|| {
+                // The telemetry knows where the service runs even when the alert did not say.
+                const NS_KEYS: [&str; 3] =
+                    ["k8s.namespace.name", "namespace", "k8s_namespace_name"];
+                let mine = |labels: &BTreeMap<String, String>| {
+                    alert.service.is_none()
+                        || labels.get("service.name") == alert.service.as_ref()
+                        || labels.get("service_name") == alert.service.as_ref()
+                };
+                metrics
+                    .iter()
+                    .filter(|(_, s)| mine(&s.labels))
+                    .find_map(|(_, s)| NS_KEYS.iter().find_map(|k| s.labels.get(*k)))
+                    .or_else(|| {
+                        logs.iter()
+                            .filter(|l| mine(&l.rec.attributes))
+                            .find_map(|l| NS_KEYS.iter().find_map(|k| l.rec.attributes.get(*k)))
+                    })
+                    .filter(|s| !s.is_empty())
+                    .cloned()
+            })
             .unwrap_or_else(|| "default".to_string());
         let service = alert
             .service
@@ -764,6 +785,26 @@ pub(crate) fn flat_traffic_text(s: &Series) -> String {
             num(s.peak())
         )
     }
+}
+
+/// A log line that names where extra traffic comes from (a campaign, a top client), if any.
+pub(crate) fn traffic_source(ctx: &Ctx<'_>) -> Option<String> {
+    ctx.logs
+        .iter()
+        .rev()
+        .find(|l| {
+            !l.lower.contains("http/")
+                && [
+                    "top client",
+                    "campaign",
+                    "user agent",
+                    "user-agent",
+                    "traffic from",
+                ]
+                .iter()
+                .any(|n| l.lower.contains(n))
+        })
+        .map(|l| quote(&l.rec.body, 120))
 }
 
 /// "A regression in the service itself (recent deploy or unhealthy pods)": usually a distractor

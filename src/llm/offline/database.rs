@@ -419,8 +419,13 @@ fn pool_slow_query(ctx: &Ctx<'_>) -> Option<Finding> {
                 f.missing("no Kubernetes events to tell whether a deploy preceded the slowdown");
             }
             f.root_cause = format!(
-                "{pool_text} because a slow query holds each connection far longer: {slowdown} from {}{flat}{scan}; no deploy was found right before it.",
-                hm(change)
+                "{pool_text} because a slow query holds each connection far longer: {slowdown} from {}{flat}{scan}{}.",
+                hm(change),
+                if ctx.events.is_empty() {
+                    "; no Kubernetes events were available to check whether a deploy preceded it"
+                } else {
+                    "; no rollout was found right before it"
+                }
             );
             f.summary = format!(
                 "{}'s connection pool is exhausted by slow MongoDB queries since {}.",
@@ -530,6 +535,13 @@ fn pool_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
     } else if !ctx.events.is_empty() {
         f.for_("no deploy in the events");
     }
+    let source = super::common::traffic_source(ctx)
+        .map(|src| {
+            f.for_(format!("traffic source: \"{src}\""));
+            format!(" (\"{src}\")")
+        })
+        .unwrap_or_default();
+    let op_text = format!("{source}{op_text}");
     f.root_cause = format!(
         "The MongoDB connection pool of {} is exhausted ({}) by a traffic spike: request rate rose {}x ({} req/s){}{}; scale out (or raise maxPoolSize) to absorb the load.",
         ctx.service,

@@ -156,6 +156,7 @@ fn build_rca(ctx: &Ctx<'_>, findings: Vec<Finding>) -> Rca {
                 .as_deref()
                 .is_some_and(|s| matches!(s, "ERROR" | "FATAL" | "CRITICAL"))
     }) && let Some(at) = first_err.ts
+        && !timeline.iter().any(|e| e.at == at)
     {
         timeline.push(TimelineEntry {
             at,

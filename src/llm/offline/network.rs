@@ -183,7 +183,8 @@ fn cert_expiry(ctx: &Ctx<'_>) -> Option<Finding> {
         .or_else(|| {
             failure_logs
                 .iter()
-                .find(|l| l.lower.contains("acme") || l.lower.contains("403"))
+                .find(|l| l.lower.contains("acme:") || l.lower.contains("urn:ietf"))
+                .or_else(|| failure_logs.iter().find(|l| l.lower.contains("403")))
                 .or(failure_logs.last())
                 .map(|l| format!("\"{}\"", quote(l.rec.body.trim_matches('"'), 140)))
         })

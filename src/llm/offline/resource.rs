@@ -755,17 +755,7 @@ fn cpu_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
             f.against(format!("CPU throttled {} too", pct(t.peak())));
         }
     }
-    let source = ctx
-        .logs
-        .iter()
-        .rev()
-        .find(|l| {
-            !l.lower.contains("http/")
-                && ["top client", "campaign", "user agent", "user-agent"]
-                    .iter()
-                    .any(|n| l.lower.contains(n))
-        })
-        .map(|l| quote(&l.rec.body, 120));
+    let source = super::common::traffic_source(ctx);
     if let Some(src) = &source {
         f.for_(format!("traffic source: \"{src}\""));
     }
