@@ -722,6 +722,10 @@ fn rollout_stuck(ctx: &Ctx<'_>) -> Option<Finding> {
     if !pde {
         score += 0.3;
     }
+    // New pods that crash (restart) rather than sit unready are a crash loop, not a probe issue.
+    if readiness.is_empty() && new_pods.iter().map(|p| p.restarts()).sum::<u32>() >= 3 {
+        score *= 0.5;
+    }
     if old_ready > 0 {
         score += 0.05;
         f.for_(format!(

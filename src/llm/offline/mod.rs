@@ -85,7 +85,7 @@ pub fn analyze(alert: &Alert, agent: &str, evidence: &Evidence) -> Rca {
                 let keep = if own.is_empty() {
                     f.score > REJECTED || !f.evidence_against.is_empty()
                 } else {
-                    f.score >= 0.3 && !f.evidence_for.is_empty()
+                    f.score >= 0.25 && !f.evidence_for.is_empty()
                 };
                 if keep {
                     findings.push(f);

@@ -629,9 +629,7 @@ fn dns_failure(ctx: &Ctx<'_>) -> Option<Finding> {
     };
     let mut story = String::new();
     let mut similar_name = None;
-    if !ctx.services.is_empty()
-        && !label.is_empty()
-        && !ctx.services.iter().any(|s| s.name == label)
+    if ctx.services.len() > 1 && !label.is_empty() && !ctx.services.iter().any(|s| s.name == label)
     {
         let similar: Vec<&str> = ctx
             .services
