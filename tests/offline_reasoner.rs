@@ -1567,3 +1567,60 @@ fn analysis_is_fast() {
     // Well under 1 ms in release; debug builds are ~10x slower, hence the loose bound.
     assert!(per_call_ms < 20.0, "{per_call_ms} ms per analysis");
 }
+
+#[test]
+fn extreme_timestamps_do_not_panic() {
+    use sre_agent::evidence::KubeEvent;
+    let far = DateTime::<Utc>::MAX_UTC;
+    let early = DateTime::<Utc>::MIN_UTC;
+    let mut a = alert("MongoDB pool exhausted for svc", "svc", "prod", 0);
+    a.fired_at = Some(far);
+    let rollout = |at: DateTime<Utc>| KubeEvent {
+        timestamp: Some(at),
+        event_type: "Normal".into(),
+        reason: "ScalingReplicaSet".into(),
+        object: "Deployment/svc".into(),
+        message: "Scaled up replica set svc-1 to 2".into(),
+        count: 1,
+    };
+    let obs = |observation: Observation| ToolOutput {
+        call: ToolCall {
+            tool: "t".into(),
+            args: Default::default(),
+        },
+        outcome: ToolOutcome::Data { observation },
+        elapsed_ms: 0.0,
+    };
+    let points = |vals: &[(DateTime<Utc>, f64)]| {
+        vals.iter()
+            .map(|(t, v)| MetricPoint {
+                timestamp: *t,
+                value: *v,
+            })
+            .collect::<Vec<_>>()
+    };
+    let e = evidence(vec![
+        obs(Observation::Events {
+            events: vec![rollout(early), rollout(far)],
+        }),
+        obs(Observation::Metrics {
+            series: vec![
+                MetricSeries {
+                    metric: "mongodb_op_duration_p99".into(),
+                    labels: Default::default(),
+                    points: points(&[(early, 10.0), (early, 10.0), (far, 5000.0), (far, 6000.0)]),
+                },
+                MetricSeries {
+                    metric: "container_memory_working_set_bytes".into(),
+                    labels: Default::default(),
+                    points: points(&[(far, 1.0), (far, 2.0), (far, 3.0)]),
+                },
+            ],
+        }),
+        cert("x.example.com", far, true, None),
+    ]);
+    for agent in ["network", "database", "kubernetes", "resource"] {
+        let rca = analyze(&a, agent, &e);
+        assert_sane(&rca);
+    }
+}

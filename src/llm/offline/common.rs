@@ -532,7 +532,7 @@ impl<'a> Ctx<'a> {
         let all: Vec<Rollout> = self
             .rollouts()
             .into_iter()
-            .filter(|r| r.at <= at + chrono::Duration::minutes(5))
+            .filter(|r| r.at <= plus_minutes(at, 5))
             .collect();
         let mut i = all
             .iter()
@@ -578,6 +578,12 @@ impl<'a> Ctx<'a> {
 // ---------------------------------------------------------------------------------------------
 // Text helpers
 // ---------------------------------------------------------------------------------------------
+
+/// `t` plus `m` minutes, saturating instead of panicking at the ends of the calendar.
+pub(crate) fn plus_minutes(t: DateTime<Utc>, m: i64) -> DateTime<Utc> {
+    t.checked_add_signed(chrono::Duration::minutes(m))
+        .unwrap_or(t)
+}
 
 /// Case-insensitive substring test (`needle` must be lower-case).
 pub(crate) fn contains_ci(hay: &str, needle: &str) -> bool {

@@ -1070,7 +1070,7 @@ fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
                 || (contains_ci(&e.message, "secret") && !contains_ci(&e.reason, "FailedMount"))
         })
         .rfind(|e| match (e.timestamp, since) {
-            (Some(t), Some(s)) => t <= s + chrono::Duration::minutes(5),
+            (Some(t), Some(s)) => t <= super::common::plus_minutes(s, 5),
             _ => true,
         });
     let secret_name = secret_ev

@@ -230,7 +230,7 @@ pub(crate) fn oom(ctx: &Ctx<'_>) -> Option<Finding> {
     let start = ws
         .and_then(|w| w.points.first().map(|p| p.0))
         .unwrap_or(ctx.now);
-    let rollout = ctx.rollout_before(start + chrono::Duration::minutes(30), 240);
+    let rollout = ctx.rollout_before(super::common::plus_minutes(start, 30), 240);
     let mut deploy_text = String::new();
     if let Some(r) = &rollout {
         score += 0.07;
