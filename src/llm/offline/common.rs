@@ -5,6 +5,7 @@
 //! Everything here is plain string matching and arithmetic: no regex is compiled per call, and
 //! nothing panics on odd input (empty series, NaN values, unsorted timestamps, missing fields).
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -249,11 +250,11 @@ pub(crate) struct LogLine<'a> {
 }
 
 /// A rollout seen in the events (a `ScalingReplicaSet` scale-up, or a deployment update).
-#[derive(Debug, Clone)]
-pub(crate) struct Rollout {
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rollout<'a> {
     pub at: DateTime<Utc>,
-    pub object: String,
-    pub message: String,
+    pub object: &'a str,
+    pub message: &'a str,
 }
 
 /// Everything detectors read, computed once per alert.
@@ -273,6 +274,10 @@ pub(crate) struct Ctx<'a> {
     metrics: Vec<(&'a str, Series)>,
     pub logs: Vec<LogLine<'a>>,
     pub events: Vec<&'a KubeEvent>,
+    /// `reason` and `message` of each event, lower-cased (same order as `events`).
+    events_lower: Vec<String>,
+    /// Results of [`Ctx::logs_with`] by needle list: detectors ask the same questions.
+    log_cache: RefCell<Vec<(Vec<String>, Vec<usize>)>>,
     pub pods: Vec<&'a PodState>,
     pub services: Vec<&'a ServiceHealth>,
     pub certs: Vec<&'a CertInfo>,
@@ -423,7 +428,13 @@ impl<'a> Ctx<'a> {
             .max();
         let now = alert.fired_at.or(newest).unwrap_or_else(Utc::now);
 
+        let events_lower = events
+            .iter()
+            .map(|e| format!("{}\n{}", e.reason, e.message).to_lowercase())
+            .collect();
         Ctx {
+            events_lower,
+            log_cache: RefCell::new(Vec::new()),
             alert,
             evidence,
             hay,
@@ -476,22 +487,38 @@ impl<'a> Ctx<'a> {
         words.iter().any(|w| self.hay.contains(w))
     }
 
+    /// Log lines containing any of `needles` (lower-case), oldest first. Memoised per needle list.
     pub fn logs_with(&self, needles: &[&str]) -> Vec<&LogLine<'a>> {
-        self.logs
-            .iter()
-            .filter(|l| needles.iter().any(|n| l.lower.contains(n)))
-            .collect()
+        let cached = self.log_cache.borrow().iter().find_map(|(k, v)| {
+            (k.len() == needles.len() && k.iter().zip(needles).all(|(a, b)| a == b))
+                .then(|| v.clone())
+        });
+        let idx = match cached {
+            Some(v) => v,
+            None => {
+                let v: Vec<usize> = self
+                    .logs
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| needles.iter().any(|n| l.lower.contains(n)))
+                    .map(|(i, _)| i)
+                    .collect();
+                self.log_cache
+                    .borrow_mut()
+                    .push((needles.iter().map(|n| n.to_string()).collect(), v.clone()));
+                v
+            }
+        };
+        idx.iter().filter_map(|i| self.logs.get(*i)).collect()
     }
 
+    /// Events whose reason or message contains any of `needles` (lower-case), oldest first.
     pub fn events_with(&self, needles: &[&str]) -> Vec<&'a KubeEvent> {
         self.events
             .iter()
-            .copied()
-            .filter(|e| {
-                needles
-                    .iter()
-                    .any(|n| contains_ci(&e.reason, n) || contains_ci(&e.message, n))
-            })
+            .zip(&self.events_lower)
+            .filter(|(_, low)| needles.iter().any(|n| low.contains(n)))
+            .map(|(e, _)| *e)
             .collect()
     }
 
@@ -501,8 +528,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// Rollouts of the service's deployment (or of any deployment when none matches), oldest first.
-    pub fn rollouts(&self) -> Vec<Rollout> {
-        let all: Vec<Rollout> = self
+    pub fn rollouts(&self) -> Vec<Rollout<'a>> {
+        let all: Vec<Rollout<'a>> = self
             .events
             .iter()
             .filter(|e| {
@@ -513,23 +540,26 @@ impl<'a> Ctx<'a> {
             .filter_map(|e| {
                 Some(Rollout {
                     at: e.timestamp?,
-                    object: e.object.clone(),
-                    message: e.message.clone(),
+                    object: e.object.as_str(),
+                    message: e.message.as_str(),
                 })
             })
             .collect();
-        let mine: Vec<Rollout> = all
+        let mine: Vec<Rollout<'a>> = all
             .iter()
-            .filter(|r| r.object.contains(&self.deployment) || r.message.contains(&self.deployment))
-            .cloned()
+            .filter(|r| {
+                r.object.contains(self.deployment.as_str())
+                    || r.message.contains(self.deployment.as_str())
+            })
+            .copied()
             .collect();
         if mine.is_empty() { all } else { mine }
     }
 
     /// The rollout closest before `at` (within `window_min` minutes), else the latest before it.
     /// The first event of that rollout is returned (a rollout is several scale-ups in a row).
-    pub fn rollout_before(&self, at: DateTime<Utc>, window_min: i64) -> Option<Rollout> {
-        let all: Vec<Rollout> = self
+    pub fn rollout_before(&self, at: DateTime<Utc>, window_min: i64) -> Option<Rollout<'a>> {
+        let all: Vec<Rollout<'a>> = self
             .rollouts()
             .into_iter()
             .filter(|r| r.at <= plus_minutes(at, 5))
@@ -840,7 +870,7 @@ pub(crate) fn own_regression(ctx: &Ctx<'_>) -> Option<Finding> {
             f.for_(format!(
                 "rollout at {}: {}",
                 hm(r.at),
-                quote(&r.message, 100)
+                quote(r.message, 100)
             ));
         }
         None if !ctx.events.is_empty() => f.against(format!(

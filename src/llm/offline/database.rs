@@ -383,12 +383,8 @@ fn pool_slow_query(ctx: &Ctx<'_>) -> Option<Finding> {
                 .first()
                 .map(|i| format!(", image {i}"))
                 .unwrap_or_default();
-            f.for_(format!(
-                "deploy at {}: {}",
-                hm(r.at),
-                quote(&r.message, 100)
-            ));
-            f.at(r.at, format!("rollout of {rev}: {}", quote(&r.message, 80)));
+            f.for_(format!("deploy at {}: {}", hm(r.at), quote(r.message, 100)));
+            f.at(r.at, format!("rollout of {rev}: {}", quote(r.message, 80)));
             f.metric("deploy", format!("{rev} at {}", hm(r.at)));
             f.root_cause = format!(
                 "{pool_text} because a slow query introduced by the deploy of {rev} at {}{image} holds each connection far longer: {slowdown} right after the rollout{flat}{scan}.",

@@ -247,7 +247,7 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
     }
     if let Some(r) = ctx.rollout_before(ctx.now, 240) {
         score += 0.02;
-        f.at(r.at, format!("rollout: {}", quote(&r.message, 80)));
+        f.at(r.at, format!("rollout: {}", quote(r.message, 80)));
         f.for_(format!("rollout at {} just before the crashes", hm(r.at)));
     }
     let (line, is_config) = crash_line(ctx, pod.map(|p| p.name.as_str()));
@@ -451,7 +451,7 @@ fn image_pull(ctx: &Ctx<'_>) -> Option<Finding> {
         );
     }
     if let Some(r) = ctx.rollout_before(ctx.now, 240) {
-        f.at(r.at, format!("rollout: {}", quote(&r.message, 80)));
+        f.at(r.at, format!("rollout: {}", quote(r.message, 80)));
     }
     f.metric("image", image.clone());
     let repo_name = image
@@ -570,7 +570,7 @@ fn unschedulable(ctx: &Ctx<'_>) -> Option<Finding> {
         );
     }
     if let Some(r) = ctx.rollouts().last() {
-        f.at(r.at, format!("scale-up/rollout: {}", quote(&r.message, 80)));
+        f.at(r.at, format!("scale-up/rollout: {}", quote(r.message, 80)));
     }
     let mut extra = String::new();
     if let Some(e) = ctx
@@ -748,7 +748,7 @@ fn rollout_stuck(ctx: &Ctx<'_>) -> Option<Finding> {
         );
     }
     if let Some(r) = ctx.rollouts().last() {
-        f.at(r.at, format!("rollout starts: {}", quote(&r.message, 80)));
+        f.at(r.at, format!("rollout starts: {}", quote(r.message, 80)));
     }
     if let Some(e) = ctx
         .events_with(&[

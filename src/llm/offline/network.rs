@@ -653,7 +653,7 @@ fn dns_failure(ctx: &Ctx<'_>) -> Option<Finding> {
             {
                 f.at(
                     r.at,
-                    format!("{} rolled out: {}", r.object, quote(&r.message, 80)),
+                    format!("{} rolled out: {}", r.object, quote(r.message, 80)),
                 );
                 f.for_(format!("{} was deployed at {}", r.object, hm(r.at)));
             }

@@ -239,7 +239,7 @@ pub(crate) fn oom(ctx: &Ctx<'_>) -> Option<Finding> {
             .map(|v| format!("revision {v}"))
             .unwrap_or_else(|| format!("deploy/{}", ctx.deployment));
         deploy_text = format!(" since the deploy of {rev} at {}", hm(r.at));
-        f.for_(format!("deploy at {}: {}", hm(r.at), quote(&r.message, 90)));
+        f.for_(format!("deploy at {}: {}", hm(r.at), quote(r.message, 90)));
         f.at(r.at, format!("rollout of {rev}"));
     }
     let hint = ctx
