@@ -990,10 +990,10 @@ fn upstream_timeout(ctx: &Ctx<'_>) -> Option<Finding> {
         .map(|p| p.0.clone())
         .or_else(|| peers.first().map(|p| p.0.clone()))
         .or_else(|| logs.iter().find_map(|l| extract_host(&l.lower)))
-        .unwrap_or_else(|| "its upstream".into());
+        .unwrap_or_else(|| "an upstream".into());
     let mut f = Finding::new(
         "upstream-timeout",
-        format!("Upstream {peer} too slow: calls time out"),
+        format!("Upstream calls to {peer} time out"),
     );
     let mut parts = Vec::new();
     if let Some((s, (at, _))) = connect {
@@ -1046,10 +1046,7 @@ fn upstream_timeout(ctx: &Ctx<'_>) -> Option<Finding> {
         },
         ctx.service
     );
-    f.summary = format!(
-        "{} errors because calls to the upstream {peer} time out.",
-        ctx.service
-    );
+    f.summary = format!("{} errors because calls to {peer} time out.", ctx.service);
     if external {
         f.cmd(
             "Time a request to the upstream from inside the cluster",

@@ -733,7 +733,7 @@ fn cpu_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
             .find_map(|e| word_after(&e.message, "New size:"))
             .map(|n| format!(" of {} replicas", n.trim_end_matches(';')))
             .unwrap_or_default();
-        format!("and the HPA is already at its maximum{max}, and cannot add capacity")
+        format!("and the HPA is already at its maximum{max} and cannot add capacity")
     } else if !hpa.is_empty() {
         score += 0.1;
         for e in hpa.iter().take(2) {
