@@ -186,8 +186,12 @@ fn build_rca(ctx: &Ctx<'_>, findings: Vec<Finding>) -> Rca {
             actions.push(a.clone());
         }
     }
+    // The same command twice (a rival suggesting the winner's check) is one step.
     let mut seen = HashSet::new();
-    actions.retain(|a| seen.insert((a.title.clone(), a.command.clone())));
+    actions.retain(|a| match &a.command {
+        Some(cmd) => seen.insert(cmd.clone()),
+        None => seen.insert(a.title.clone()),
+    });
 
     for f in std::iter::once(&best).chain(rest.iter().filter(|f| f.score >= 0.3)) {
         missing.extend(f.missing.iter().cloned());
