@@ -94,7 +94,7 @@ pub fn classify(
     else {
         return Classified::Skip(Skip::NoChannel);
     };
-    if !allowed.is_empty() && !allowed.iter().any(|c| *c == channel) {
+    if !allowed.is_empty() && !allowed.contains(&channel) {
         return Classified::Skip(Skip::ChannelNotAllowed);
     }
     let subtype = str_field(event, "subtype");
