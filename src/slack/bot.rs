@@ -998,47 +998,59 @@ impl Shared {
                         .cloned()
                 })
         };
+        // "No such message" is an answer, not a failure.
+        let not_found = |r: Result<Value, ApiError>| match r {
+            Err(ApiError::Slack(code))
+                if matches!(code.as_str(), "thread_not_found" | "message_not_found") =>
+            {
+                Ok(Value::Null)
+            }
+            other => other,
+        };
         if let Some(thread) = &m.thread_ts {
-            let answer = self
-                .api
+            let answer = not_found(
+                self.api
+                    .get(
+                        "conversations.replies",
+                        &[
+                            ("channel", m.channel.clone()),
+                            ("ts", thread.clone()),
+                            ("limit", "200".into()),
+                        ],
+                    )
+                    .await,
+            )?;
+            return Ok(find(&answer));
+        }
+        let answer = not_found(
+            self.api
+                .get(
+                    "conversations.history",
+                    &[
+                        ("channel", m.channel.clone()),
+                        ("latest", m.ts.clone()),
+                        ("oldest", m.ts.clone()),
+                        ("inclusive", "true".into()),
+                        ("limit", "1".into()),
+                    ],
+                )
+                .await,
+        )?;
+        if let Some(found) = find(&answer) {
+            return Ok(Some(found));
+        }
+        let answer = not_found(
+            self.api
                 .get(
                     "conversations.replies",
                     &[
                         ("channel", m.channel.clone()),
-                        ("ts", thread.clone()),
-                        ("limit", "200".into()),
+                        ("ts", m.ts.clone()),
+                        ("limit", "1".into()),
                     ],
                 )
-                .await?;
-            return Ok(find(&answer));
-        }
-        let answer = self
-            .api
-            .get(
-                "conversations.history",
-                &[
-                    ("channel", m.channel.clone()),
-                    ("latest", m.ts.clone()),
-                    ("oldest", m.ts.clone()),
-                    ("inclusive", "true".into()),
-                    ("limit", "1".into()),
-                ],
-            )
-            .await?;
-        if let Some(found) = find(&answer) {
-            return Ok(Some(found));
-        }
-        let answer = self
-            .api
-            .get(
-                "conversations.replies",
-                &[
-                    ("channel", m.channel.clone()),
-                    ("ts", m.ts.clone()),
-                    ("limit", "1".into()),
-                ],
-            )
-            .await?;
+                .await,
+        )?;
         Ok(find(&answer))
     }
 
