@@ -427,8 +427,10 @@ async fn bot_ignores_own_messages_thread_replies_people_and_other_channels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bot_burst_with_redeliveries_refires_and_reconnect_analyses_each_alert_once() {
     let fake = FakeSlack::start_with(fast_fake()).await;
-    let mut opts = Opts::default();
-    opts.connections = 2;
+    let opts = Opts {
+        connections: 2,
+        ..Opts::default()
+    };
     let bot = start_bot(&fake, opts).await;
 
     let n = 50;
@@ -888,8 +890,10 @@ async fn bot_catches_up_on_unanswered_alerts_after_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bot_ops_endpoints_and_graceful_shutdown() {
     let fake = FakeSlack::start_with(fast_fake()).await;
-    let mut opts = Opts::default();
-    opts.reasoner = Arc::new(Slow(Duration::from_millis(300)));
+    let opts = Opts {
+        reasoner: Arc::new(Slow(Duration::from_millis(300))),
+        ..Opts::default()
+    };
     let bot = start_bot(&fake, opts).await;
     let ops = sre_agent::telemetry::serve_ops("127.0.0.1:0".parse().expect("addr"), bot.ops())
         .await
