@@ -188,10 +188,50 @@ fn contains_action(v: &Value, id: &str) -> bool {
     }
 }
 
+/// Add `fp` and `agent` to the JSON value of our buttons where the renderer left them out.
+fn fill_button_values(v: &mut Value, fingerprint: &str, agent: &str) {
+    match v {
+        Value::Object(m) => {
+            let ours = matches!(
+                m.get("action_id").and_then(Value::as_str),
+                Some(ACTION_RERUN | ACTION_UP | ACTION_DOWN)
+            );
+            if ours {
+                let mut value: serde_json::Map<String, Value> = m
+                    .get("value")
+                    .and_then(Value::as_str)
+                    .and_then(|s| serde_json::from_str(s).ok())
+                    .unwrap_or_default();
+                value
+                    .entry("fp")
+                    .or_insert_with(|| Value::String(fingerprint.to_string()));
+                value
+                    .entry("agent")
+                    .or_insert_with(|| Value::String(agent.to_string()));
+                let text = Value::Object(value).to_string();
+                if text.len() <= MAX_VALUE {
+                    m.insert("value".into(), Value::String(text));
+                }
+            }
+            for x in m.values_mut() {
+                fill_button_values(x, fingerprint, agent);
+            }
+        }
+        Value::Array(a) => a
+            .iter_mut()
+            .for_each(|x| fill_button_values(x, fingerprint, agent)),
+        _ => {}
+    }
+}
+
 /// The RCA blocks with the Re-run and 👍 / 👎 buttons appended (unless the renderer already
 /// added them), kept within Slack's 50-block limit.
 pub fn with_buttons(mut blocks: Vec<Value>, fingerprint: &str, agent: &str) -> Vec<Value> {
     if contains_action(&Value::Array(blocks.clone()), ACTION_RERUN) {
+        // The renderer drew the buttons; make sure their values name the alert and agent.
+        for b in blocks.iter_mut() {
+            fill_button_values(b, fingerprint, agent);
+        }
         blocks.truncate(MAX_BLOCKS);
         return blocks;
     }
@@ -373,6 +413,14 @@ mod tests {
             parse_button_value(&value),
             (Some("fp1".into()), Some("network".into()))
         );
+        let drawn = vec![json!({"type":"actions","elements":[
+            {"type":"button","action_id":"rca_rerun","value":"{}"},
+            {"type":"button","action_id":"rca_feedback_up","value":"{\"vote\":\"up\"}"}]})];
+        let filled = with_buttons(drawn, "fp9", "db");
+        assert_eq!(filled.len(), 1);
+        let up: Value =
+            serde_json::from_str(filled[0]["elements"][1]["value"].as_str().unwrap()).unwrap();
+        assert_eq!(up, json!({"fp":"fp9","agent":"db","vote":"up"}));
         let many = with_buttons(vec![json!({"type":"divider"}); 60], "f", "a");
         assert_eq!(many.len(), 50);
     }
