@@ -2,9 +2,11 @@
 //!
 //! [`Bot::start`] calls `auth.test`, opens the Socket Mode connections (slack-morphism's
 //! listener) and returns a [`BotHandle`]. slack-morphism acks an envelope only after its
-//! callback returns, and reads one frame per connection at a time, so every callback here only
-//! decodes, classifies, dedups and hands the work to a spawned task or the pipeline's bounded
-//! queue; the Web API calls (replies, updates, fetching messages) happen in those tasks.
+//! callback returns, and reads one frame per connection at a time, so the event callback only
+//! hands the event to the ingest task (a bounded channel; if it is full the callback ingests
+//! inline, never drops). The ingest task classifies, parses, dedups and puts alerts on the
+//! pipeline's bounded queue; commands and button clicks spawn a task. The Web API calls
+//! (replies, updates, fetching messages) happen in those tasks, never in a callback.
 //!
 //! Per alert: `investigating` reply in the alert's thread → the pipeline runs the engine →
 //! `chat.update` of that same reply with the Block Kit RCA and the Re-run / 👍 / 👎 buttons.
@@ -19,7 +21,7 @@ use moka::future::Cache;
 use serde_json::{Value, json};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
 use crate::agent::Engine;
 use crate::alert::{Alert, AlertStatus, Intake, Origin, parse_slack_value};
@@ -186,7 +188,23 @@ struct Shared {
     ready: AtomicBool,
     closing: AtomicBool,
     tasks: Tasks,
+    /// Events on their way from the Socket Mode callbacks to the ingest task.
+    ingest: mpsc::Sender<Incoming>,
 }
+
+/// One event handed from a callback to the ingest task.
+enum Incoming {
+    Event {
+        event: Value,
+        event_id: Option<String>,
+        received: Instant,
+    },
+    /// Shutdown: everything before this has been ingested.
+    Stop,
+}
+
+/// Events the callbacks may hand over before they process one inline (slower ack, no loss).
+const INGEST_CAPACITY: usize = 4096;
 
 /// The entry point.
 pub struct Bot;
@@ -195,6 +213,7 @@ pub struct Bot;
 pub struct BotHandle {
     shared: Arc<Shared>,
     listener: SlackClientSocketModeListener<Connector>,
+    ingest_task: tokio::task::JoinHandle<()>,
 }
 
 impl Bot {
@@ -225,6 +244,7 @@ impl Bot {
         };
         tracing::info!(user_id = %me.user_id, bot_id = %me.bot_id, team = %field("team"), "authenticated with Slack");
         let window = pipeline.engine().config().config.pipeline.dedup_window();
+        let (ingest_tx, mut ingest_rx) = mpsc::channel::<Incoming>(INGEST_CAPACITY);
         let shared = Arc::new(Shared {
             me,
             api,
@@ -239,6 +259,7 @@ impl Bot {
             ready: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             tasks: Tasks::default(),
+            ingest: ingest_tx,
             cfg,
         });
 
@@ -263,10 +284,29 @@ impl Bot {
             .listen_for(&app_token)
             .await
             .map_err(|e| BotError::Listen(describe_client_error(&e)))?;
+        // One task classifies, parses, dedups and queues events in arrival order, so the
+        // callbacks only hand events over and the ack goes out at once.
+        let ingester = shared.clone();
+        let ingest_task = tokio::spawn(async move {
+            while let Some(msg) = ingest_rx.recv().await {
+                match msg {
+                    Incoming::Event {
+                        event,
+                        event_id,
+                        received,
+                    } => ingester.ingest_event(event, event_id, received).await,
+                    Incoming::Stop => break,
+                }
+            }
+        });
         listener.start().await;
         let catchup = shared.clone();
         shared.spawn(async move { catchup.catch_up().await });
-        Ok(BotHandle { shared, listener })
+        Ok(BotHandle {
+            shared,
+            listener,
+            ingest_task,
+        })
     }
 }
 
@@ -308,6 +348,9 @@ impl BotHandle {
         let started = Instant::now();
         self.shared.closing.store(true, Ordering::Relaxed);
         self.listener.shutdown().await;
+        // Events already acked are ours: ingest them before the pipeline stops taking work.
+        let _ = self.shared.ingest.send(Incoming::Stop).await;
+        let _ = tokio::time::timeout(grace, self.ingest_task).await;
         let pipeline = self.shared.pipeline.write().ok().and_then(|mut p| p.take());
         let drained = match pipeline {
             Some(p) => p.shutdown(grace).await,
@@ -370,7 +413,7 @@ async fn on_push(
             SlackEventCallbackBody::Unknown(v) => v,
             other => serde_json::to_value(&other).unwrap_or(Value::Null),
         };
-        s.ingest_event(event, Some(ev.event_id.to_string()), received)
+        s.hand_over(event, Some(ev.event_id.to_string()), received)
             .await;
         Metrics::inc(&s.metrics.envelopes_acked);
     }
@@ -513,7 +556,7 @@ impl Shared {
                     .pointer("/payload/event_id")
                     .and_then(Value::as_str)
                     .map(str::to_string);
-                self.ingest_event(event, id, Instant::now()).await;
+                self.hand_over(event, id, Instant::now()).await;
             }
             "interactive" => {
                 if let Some(p) = v.get("payload") {
@@ -529,6 +572,37 @@ impl Shared {
         self.metrics.ignored.inc(&[reason]);
     }
 
+    /// Give an event to the ingest task; if its queue is full, ingest it here (the ack waits a
+    /// little longer, nothing is lost).
+    async fn hand_over(
+        self: &Arc<Self>,
+        event: Value,
+        event_id: Option<String>,
+        received: Instant,
+    ) {
+        let msg = Incoming::Event {
+            event,
+            event_id,
+            received,
+        };
+        match self.ingest.try_send(msg) {
+            Ok(()) => {}
+            Err(
+                mpsc::error::TrySendError::Full(Incoming::Event {
+                    event,
+                    event_id,
+                    received,
+                })
+                | mpsc::error::TrySendError::Closed(Incoming::Event {
+                    event,
+                    event_id,
+                    received,
+                }),
+            ) => self.ingest_event(event, event_id, received).await,
+            Err(_) => {}
+        }
+    }
+
     /// One `events_api` event: classify, parse, dedup, enqueue. Never waits on Slack.
     async fn ingest_event(
         self: &Arc<Self>,
@@ -536,9 +610,6 @@ impl Shared {
         event_id: Option<String>,
         received: Instant,
     ) {
-        if self.closing.load(Ordering::Relaxed) {
-            return;
-        }
         match ingest::classify(&event, None, &self.me, &self.cfg.slack.channels) {
             Classified::Skip(why) => self.skip(why.label()),
             Classified::Alert(msg) => {
