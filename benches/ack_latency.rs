@@ -6,7 +6,8 @@
 //! envelopes keep arriving. Every envelope is a distinct alert. Prints p50 / p90 / p99 / max.
 //!
 //! `cargo bench --bench ack_latency` (env `ACK_BENCH_SECS`, default 3, and `ACK_BENCH_RATE`,
-//! default 1000, change the load).
+//! default 1000, change the load; `ACK_BENCH_MODE=ignored` sends people's messages instead of
+//! alerts, which measures the ack path alone, without analyses competing for the CPU).
 
 #[path = "../tests/bot_common/mod.rs"]
 mod bot_common;
@@ -65,13 +66,19 @@ async fn bench() {
     opts.connections = 2;
     let bot = start_bot(&fake, opts).await;
 
+    let ignored = std::env::var("ACK_BENCH_MODE").is_ok_and(|m| m == "ignored");
     let started = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate));
     for i in 0..total {
         tick.tick().await;
         let ts = ts_ago(600.0, i);
-        fake.send_event(am_alert(&format!("AckBench{i:06} api"), &ts, "firing"))
-            .await;
+        let event = if ignored {
+            serde_json::json!({"type": "message", "user": "U0HUMAN", "text": format!("hello {i}"),
+                               "channel": bot_common::CH, "ts": ts})
+        } else {
+            am_alert(&format!("AckBench{i:06} api"), &ts, "firing")
+        };
+        fake.send_event(event).await;
     }
     let sent_in = started.elapsed();
     let all_acked = fake.wait_acks(total, Duration::from_secs(60)).await;
@@ -82,7 +89,12 @@ async fn bench() {
     let p99 = percentile(&lat, 0.99);
     let max = lat.last().copied().unwrap_or_default();
     println!(
-        "ack latency over {} envelopes sent in {:.2} s ({:.0}/s): p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms{}",
+        "[{}] ack latency over {} envelopes sent in {:.2} s ({:.0}/s): p50 {:.3} ms, p90 {:.3} ms, p99 {:.3} ms, max {:.3} ms{}",
+        if ignored {
+            "ack path only"
+        } else {
+            "alerts, analyses running"
+        },
         lat.len(),
         sent_in.as_secs_f64(),
         total as f64 / sent_in.as_secs_f64(),
