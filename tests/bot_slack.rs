@@ -25,7 +25,12 @@ use support::fake_slack::FakeSlack;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bot_alert_gets_one_threaded_reply_updated_into_the_rca() {
-    let fake = FakeSlack::start_with(fast_fake()).await;
+    // Like real Slack, the fake echoes the bot's own posts and edits back as events.
+    let fake = FakeSlack::start_with(support::fake_slack::FakeConfig {
+        echo_own_messages: true,
+        ..fast_fake()
+    })
+    .await;
     let bot = start_bot(&fake, Opts::default()).await;
     assert_eq!(bot.identity().user_id, fake.bot_user_id());
     assert_eq!(bot.identity().bot_id, fake.bot_id());
@@ -65,11 +70,13 @@ async fn bot_alert_gets_one_threaded_reply_updated_into_the_rca() {
         1,
         "no other message was posted"
     );
-    assert!(fake.wait_acks(1, T).await);
+    // The alert, plus the echoes of our post and of our update.
+    assert!(fake.wait_acks(3, T).await);
     assert!(bot.wait_idle(T).await);
     let m = bot.metrics();
-    assert_eq!(Metrics::get(&m.envelopes_acked), 1);
+    assert_eq!(Metrics::get(&m.envelopes_acked), 3);
     assert_eq!(m.runs.total(), 1);
+    assert!(m.ignored.get(&["own_message"]) >= 2, "echoes ignored");
     assert!(bot.shutdown(Duration::from_secs(5)).await);
 }
 
@@ -509,6 +516,94 @@ async fn bot_resolved_alert_adds_a_note_to_the_analysis_thread() {
     assert!(bot.wait_idle(T).await);
     assert_eq!(rca_updates(&fake.posted()).len(), 1, "no new RCA");
     assert!(bot_replies(&fake, &resolved_ts).is_empty());
+
+    // Alertmanager with `update_message: true` edits the alert message instead.
+    let fired = ts_ago(14.0 * 60.0, 2);
+    fake.send_event(am_alert("EditedAlert api", &fired, "firing"))
+        .await;
+    assert!(fake.wait_posted(|p| rca_updates(p).len() >= 2, T).await);
+    let mut edited = am_alert("EditedAlert api", &fired, "resolved");
+    edited.as_object_mut().map(|o| o.remove("channel"));
+    fake.send_event(
+        json!({"type": "message", "subtype": "message_changed", "channel": CH,
+                           "hidden": true, "ts": ts_ago(0.0, 3), "message": edited}),
+    )
+    .await;
+    assert!(
+        fake.wait_until(T, || bot_replies(&fake, &fired).len() >= 2)
+            .await,
+        "a note after the edit"
+    );
+    let note = bot_replies(&fake, &fired)[1]
+        .text
+        .clone()
+        .unwrap_or_default();
+    assert!(note.contains("Resolved after 14 min"), "{note}");
+    assert_eq!(rca_updates(&fake.posted()).len(), 2, "no new RCA");
+    bot.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bot_duplicate_notice_can_be_silent() {
+    let fake = FakeSlack::start_with(fast_fake()).await;
+    let mut opts = Opts::default();
+    opts.slack.duplicate_notice = sre_agent::config::DuplicateNotice::Silent;
+    let bot = start_bot(&fake, opts).await;
+    let first = ts_ago(120.0, 1);
+    fake.send_event(am_alert("Refired api", &first, "firing"))
+        .await;
+    assert!(fake.wait_posted(|p| !rca_updates(p).is_empty(), T).await);
+    let again = ts_ago(60.0, 2);
+    fake.send_event(am_alert("Refired api", &again, "firing"))
+        .await;
+    assert!(fake.wait_acks(2, T).await);
+    assert!(bot.wait_idle(T).await);
+    assert_eq!(Metrics::get(&bot.metrics().duplicates), 1);
+    assert!(bot_replies(&fake, &again).is_empty(), "nothing posted");
+    assert_eq!(fake.calls("chat.postMessage"), 1);
+    bot.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bot_failed_update_is_retried_then_posted_anew_never_lost() {
+    let fake = FakeSlack::start_with(fast_fake()).await;
+    let bot = start_bot(&fake, Opts::default()).await;
+    // Every attempt of the update fails (transient error, retried with backoff, then given up).
+    fake.fail_next("chat.update", "internal_error", 4);
+    let ts = ts_ago(60.0, 1);
+    fake.send_event(am_alert("UpdateFails api", &ts, "firing"))
+        .await;
+    assert!(
+        fake.wait_until(T, || bot_replies(&fake, &ts).len() >= 2)
+            .await,
+        "the RCA was posted as a new reply"
+    );
+    assert!(bot.wait_idle(T).await);
+    let replies = bot_replies(&fake, &ts);
+    assert!(has_action(&replies[1].blocks, "rca_rerun"));
+    assert_eq!(fake.calls("chat.update"), 4, "retried");
+    let m = bot.metrics();
+    assert_eq!(Metrics::get(&m.replies_failed), 1);
+    assert_eq!(m.slack_api_errors.get(&["chat.update", "transport"]), 1);
+    bot.shutdown(Duration::from_secs(5)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bot_analysis_past_its_deadline_says_so_in_the_thread() {
+    let fake = FakeSlack::start_with(fast_fake()).await;
+    let mut opts = Opts::default();
+    opts.pipeline.run_deadline_secs = 1;
+    opts.reasoner = Arc::new(Slow(Duration::from_millis(1500)));
+    let bot = start_bot(&fake, opts).await;
+    let ts = ts_ago(60.0, 1);
+    fake.send_event(am_alert("TooSlow api", &ts, "firing"))
+        .await;
+    assert!(fake.wait_posted(|p| !rca_updates(p).is_empty(), T).await);
+    let replies = bot_replies(&fake, &ts);
+    assert_eq!(replies.len(), 1);
+    let text = replies[0].text.clone().unwrap_or_default();
+    assert!(text.contains("did not finish within 1 s"), "{text}");
+    assert_eq!(bot.metrics().runs.total(), 1);
     bot.shutdown(Duration::from_secs(5)).await;
 }
 

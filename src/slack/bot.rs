@@ -981,10 +981,13 @@ impl Shared {
         let Some(thread) = record.thread_ts.clone().or(record.reply_ts.clone()) else {
             return;
         };
+        // A new "[RESOLVED]" message carries its own ts; an edit of the alert message (Alertmanager
+        // `update_message`) keeps the alert's ts, and arrives when it happens.
         let now = alert
             .slack
             .ts
             .as_deref()
+            .filter(|ts| Some(*ts) != record.thread_ts.as_deref())
             .and_then(links::ts_seconds)
             .unwrap_or_else(now_secs);
         let text = format!(
