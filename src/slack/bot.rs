@@ -294,7 +294,10 @@ impl Bot {
                         event,
                         event_id,
                         received,
-                    } => ingester.ingest_event(event, event_id, received).await,
+                    } => {
+                        ingester.ingest_event(event, event_id, received).await;
+                        ingester.end_work();
+                    }
                     Incoming::Stop => break,
                 }
             }
@@ -511,14 +514,23 @@ impl Shared {
     where
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        self.tasks.running.fetch_add(1, Ordering::SeqCst);
+        self.begin_work();
         let me = self.clone();
         tokio::spawn(async move {
             fut.await;
-            if me.tasks.running.fetch_sub(1, Ordering::SeqCst) == 1 {
-                me.tasks.idle.notify_waiters();
-            }
+            me.end_work();
         });
+    }
+
+    /// Count one piece of work (a spawned task, an event waiting for the ingest task).
+    fn begin_work(&self) {
+        self.tasks.running.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn end_work(&self) {
+        if self.tasks.running.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.tasks.idle.notify_waiters();
+        }
     }
 
     async fn wait_idle(&self, timeout: Duration) -> bool {
@@ -585,6 +597,7 @@ impl Shared {
             event_id,
             received,
         };
+        self.begin_work();
         match self.ingest.try_send(msg) {
             Ok(()) => {}
             Err(
@@ -598,8 +611,11 @@ impl Shared {
                     event_id,
                     received,
                 }),
-            ) => self.ingest_event(event, event_id, received).await,
-            Err(_) => {}
+            ) => {
+                self.ingest_event(event, event_id, received).await;
+                self.end_work();
+            }
+            Err(_) => self.end_work(),
         }
     }
 
