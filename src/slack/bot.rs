@@ -1486,3 +1486,57 @@ fn now_secs() -> f64 {
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+        move |k| {
+            vars.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn env_tokens_are_checked() {
+        let ok = BotConfig::from_lookup(
+            lookup(&[
+                (ENV_APP_TOKEN, "xapp-1-A-1-x"),
+                (ENV_BOT_TOKEN, "xoxb-1-2-y"),
+            ]),
+            SlackConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(ok.api_url, api::DEFAULT_API_URL);
+        assert_eq!(format!("{:?}", ok.bot_token), "***");
+        assert!(!format!("{ok:?}").contains("xoxb-1-2-y"));
+        assert_eq!(
+            BotConfig::from_lookup(lookup(&[(ENV_BOT_TOKEN, "xoxb-1")]), SlackConfig::default())
+                .unwrap_err(),
+            EnvError::Missing(ENV_APP_TOKEN, "app-level token")
+        );
+        let bad = BotConfig::from_lookup(
+            lookup(&[(ENV_APP_TOKEN, "xapp-1"), (ENV_BOT_TOKEN, "xoxp-1")]),
+            SlackConfig::default(),
+        )
+        .unwrap_err();
+        assert!(bad.to_string().contains("SLACK_BOT_TOKEN"));
+        assert!(!bad.to_string().contains("xoxp-1"));
+        let custom = BotConfig::from_lookup(
+            lookup(&[
+                (ENV_APP_TOKEN, "xapp-1"),
+                (ENV_BOT_TOKEN, "xoxb-1"),
+                (ENV_API_URL, "http://127.0.0.1:9/api/"),
+            ]),
+            SlackConfig::default(),
+        )
+        .unwrap();
+        assert_eq!(custom.api_url, "http://127.0.0.1:9/api/");
+        assert_eq!(
+            api::normalise_api_url(&custom.api_url),
+            "http://127.0.0.1:9/api"
+        );
+    }
+}

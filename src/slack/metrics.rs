@@ -132,7 +132,7 @@ pub struct Metrics {
     pub ignored: LabelledCounter,
     /// Finished runs, by agent and outcome (`ok`, `deadline`, `shutdown`).
     pub runs: LabelledCounter,
-    /// Run duration (receipt to rendered reply).
+    /// Duration of successful runs (receipt to rendered reply).
     pub run_duration: Histogram,
     /// Slack Web API calls that failed for good, by method and error.
     pub slack_api_errors: LabelledCounter,
@@ -160,7 +160,7 @@ impl Metrics {
     /// Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, queue_depth: usize, ready: bool) -> String {
         let mut out = String::with_capacity(4096);
-        let counters: [(&str, &str, &AtomicU64); 11] = [
+        let counters: [(&str, &str, &AtomicU64); 10] = [
             (
                 "sre_agent_envelopes_received_total",
                 "Socket Mode envelopes received.",
@@ -210,11 +210,6 @@ impl Metrics {
                 "sre_agent_commands_total",
                 "/rca commands and Run RCA shortcuts received.",
                 &self.commands,
-            ),
-            (
-                "sre_agent_runs_finished_total",
-                "Analyses finished (any outcome).",
-                &self.run_duration.count,
             ),
         ];
         for (name, help, value) in counters {
