@@ -730,3 +730,18 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (code, body)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bot_catch_up_without_allow_list_asks_for_member_channels() {
+    let fake = FakeSlack::start_with(fast_fake()).await;
+    fake.seed_history(CH, am_alert("Missed api", &ts_ago(300.0, 1), "firing"));
+    let mut opts = Opts::default();
+    opts.slack.catch_up_minutes = 30;
+    let bot = start_bot(&fake, opts).await;
+    // The fake has no conversations.list: catch-up is skipped (logged), nothing breaks.
+    assert!(fake.wait_calls("conversations.list", 1, T).await);
+    assert!(bot.wait_idle(T).await);
+    assert_eq!(fake.calls("conversations.history"), 0);
+    assert!(rca_updates(&fake.posted()).is_empty());
+    bot.shutdown(Duration::from_secs(5)).await;
+}

@@ -1368,15 +1368,20 @@ impl Shared {
         if minutes == 0 {
             return;
         }
-        if self.cfg.slack.channels.is_empty() {
-            tracing::info!(
-                "catch-up skipped: no channel allow list (slack.channels) is configured"
-            );
-            return;
-        }
+        let channels = if self.cfg.slack.channels.is_empty() {
+            match self.member_channels().await {
+                Ok(list) => list,
+                Err(e) => {
+                    tracing::info!(error = %e, "catch-up skipped: no channel allow list (slack.channels) and conversations.list failed");
+                    return;
+                }
+            }
+        } else {
+            self.cfg.slack.channels.clone()
+        };
         let oldest = format!("{:.6}", now_secs() - (minutes as f64) * 60.0);
         let mut found = 0usize;
-        for channel in self.cfg.slack.channels.clone() {
+        for channel in channels {
             let mut cursor = String::new();
             let mut messages = Vec::new();
             for _page in 0..20 {
@@ -1445,6 +1450,39 @@ impl Shared {
             }
         }
         tracing::info!(alerts = found, minutes, "catch-up done");
+    }
+
+    /// Channels the bot is a member of (`conversations.list`), for catch-up without an allow list.
+    async fn member_channels(&self) -> Result<Vec<String>, ApiError> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        for _page in 0..50 {
+            let mut params = vec![
+                ("types", "public_channel,private_channel".to_string()),
+                ("exclude_archived", "true".to_string()),
+                ("limit", "200".to_string()),
+            ];
+            if !cursor.is_empty() {
+                params.push(("cursor", cursor.clone()));
+            }
+            let answer = self.api.get("conversations.list", &params).await?;
+            if let Some(list) = answer.get("channels").and_then(Value::as_array) {
+                out.extend(
+                    list.iter()
+                        .filter(|c| c.get("is_member").and_then(Value::as_bool) == Some(true))
+                        .filter_map(|c| c.get("id").and_then(Value::as_str).map(str::to_string)),
+                );
+            }
+            cursor = answer
+                .pointer("/response_metadata/next_cursor")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if cursor.is_empty() {
+                break;
+            }
+        }
+        Ok(out)
     }
 
     /// True if the thread of `ts` already holds a message from this bot.
