@@ -470,7 +470,7 @@ async fn bot_rerun_and_feedback_buttons() {
     fake.send_interactive(click("rca_feedback_up")).await;
     let m = bot.metrics();
     assert!(
-        fake.wait_until(T, || m.feedback.total() >= 3).await,
+        eventually(T, || m.feedback.total() >= 3).await,
         "feedback recorded"
     );
     let up: u64 = ["network", "database", "kubernetes", "resource"]
@@ -676,10 +676,7 @@ async fn bot_ops_endpoints_and_graceful_shutdown() {
         .await
         .expect("ops server");
     let addr = ops.addr();
-    assert!(
-        fake.wait_until(T, || bot.is_ready()).await,
-        "ready after hello"
-    );
+    assert!(eventually(T, || bot.is_ready()).await, "ready after hello");
     let (code, _) = http_get(addr, "/healthz").await;
     assert_eq!(code, 200);
     let (code, _) = http_get(addr, "/readyz").await;

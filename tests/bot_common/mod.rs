@@ -330,3 +330,16 @@ pub fn parser_knows_resolved() -> bool {
         _ => false,
     }
 }
+
+/// Polls `cond` every 10 ms until true or `timeout` (for conditions on the bot, which the fake's
+/// `wait_until` does not see change).
+pub async fn eventually(timeout: Duration, cond: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cond()
+}
