@@ -742,3 +742,22 @@ async fn bot_catch_up_without_allow_list_asks_for_member_channels() {
     assert!(rca_updates(&fake.posted()).is_empty());
     bot.shutdown(Duration::from_secs(5)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bot_reconnects_after_the_socket_drops() {
+    let fake = FakeSlack::start_with(fast_fake()).await;
+    let bot = start_bot(&fake, Opts::default()).await;
+    let before = fake.total_connections();
+    fake.drop_connections().await;
+    let ts = ts_ago(60.0, 1);
+    fake.send_event(am_alert("AfterDrop api", &ts, "firing"))
+        .await;
+    assert!(
+        fake.wait_posted(|p| !rca_updates(p).is_empty(), Duration::from_secs(20))
+            .await,
+        "the alert sent while disconnected is analysed after the reconnect"
+    );
+    assert!(fake.total_connections() > before);
+    assert_eq!(bot_replies(&fake, &ts).len(), 1);
+    bot.shutdown(Duration::from_secs(5)).await;
+}
