@@ -188,8 +188,6 @@ struct Shared {
     ready: AtomicBool,
     closing: AtomicBool,
     tasks: Tasks,
-    /// The main runtime: every task runs there, not on the Socket Mode thread.
-    rt: tokio::runtime::Handle,
     /// Events on their way from the Socket Mode callbacks to the ingest task.
     ingest: mpsc::Sender<Incoming>,
 }
@@ -214,88 +212,8 @@ pub struct Bot;
 /// A running bot.
 pub struct BotHandle {
     shared: Arc<Shared>,
-    socket: SocketThread,
+    listener: SlackClientSocketModeListener<Connector>,
     ingest_task: tokio::task::JoinHandle<()>,
-}
-
-/// The Socket Mode listener on its own thread and single-threaded runtime, with its own HTTP
-/// client: reading frames and sending acks never waits behind analyses, replies or anything
-/// else on the main runtime (the ack-latency tail under load comes from there).
-struct SocketThread {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    done: tokio::sync::oneshot::Receiver<()>,
-}
-
-impl SocketThread {
-    async fn start(
-        shared: &Arc<Shared>,
-        client: Arc<api::Client>,
-    ) -> Result<SocketThread, BotError> {
-        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<Result<(), BotError>>();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
-        let shared = shared.clone();
-        std::thread::Builder::new()
-            .name("slack-socket-mode".into())
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = started_tx.send(Err(BotError::Client(e)));
-                        return;
-                    }
-                };
-                rt.block_on(async move {
-                    let callbacks = SlackSocketModeListenerCallbacks::<Connector>::new()
-                        .with_hello_events(on_hello)
-                        .with_push_events(on_push)
-                        .with_command_events(on_command)
-                        .with_interaction_events(on_interaction);
-                    let env = Arc::new(
-                        SlackClientEventsListenerEnvironment::new(client)
-                            .with_error_handler(on_error)
-                            .with_user_state(shared.clone()),
-                    );
-                    let sm_config = SlackClientSocketModeConfig::new()
-                        .with_max_connections_count(shared.cfg.max_connections.clamp(1, 10))
-                        .with_initial_backoff_in_seconds(shared.cfg.reconnect_backoff_secs);
-                    let listener = SlackClientSocketModeListener::new(&sm_config, env, callbacks);
-                    let app_token = SlackApiToken::new(SlackApiTokenValue(
-                        shared.cfg.app_token.expose().to_string(),
-                    ));
-                    drop(shared);
-                    if let Err(e) = listener.listen_for(&app_token).await {
-                        let _ = started_tx.send(Err(BotError::Listen(describe_client_error(&e))));
-                        return;
-                    }
-                    listener.start().await;
-                    let _ = started_tx.send(Ok(()));
-                    let _ = stop_rx.await;
-                    listener.shutdown().await;
-                });
-                drop(rt);
-                let _ = done_tx.send(());
-            })?;
-        match started_rx.await {
-            Ok(Ok(())) => Ok(SocketThread {
-                stop: Some(stop_tx),
-                done: done_rx,
-            }),
-            Ok(Err(e)) => Err(e),
-            Err(_) => Err(BotError::Listen("the Socket Mode thread ended".into())),
-        }
-    }
-
-    /// Close the sockets and wait (up to `within`) for the thread to finish.
-    async fn stop(mut self, within: Duration) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        let _ = tokio::time::timeout(within, self.done).await;
-    }
 }
 
 impl Bot {
@@ -342,11 +260,30 @@ impl Bot {
             closing: AtomicBool::new(false),
             tasks: Tasks::default(),
             ingest: ingest_tx,
-            rt: tokio::runtime::Handle::current(),
             cfg,
         });
 
-        let socket = SocketThread::start(&shared, api::build_client(&shared.cfg.api_url)?).await?;
+        let callbacks = SlackSocketModeListenerCallbacks::<Connector>::new()
+            .with_hello_events(on_hello)
+            .with_push_events(on_push)
+            .with_command_events(on_command)
+            .with_interaction_events(on_interaction);
+        let env = Arc::new(
+            SlackClientEventsListenerEnvironment::new(client)
+                .with_error_handler(on_error)
+                .with_user_state(shared.clone()),
+        );
+        let sm_config = SlackClientSocketModeConfig::new()
+            .with_max_connections_count(shared.cfg.max_connections.clamp(1, 10))
+            .with_initial_backoff_in_seconds(shared.cfg.reconnect_backoff_secs);
+        let listener = SlackClientSocketModeListener::new(&sm_config, env, callbacks);
+        let app_token = SlackApiToken::new(SlackApiTokenValue(
+            shared.cfg.app_token.expose().to_string(),
+        ));
+        listener
+            .listen_for(&app_token)
+            .await
+            .map_err(|e| BotError::Listen(describe_client_error(&e)))?;
         // One task classifies, parses, dedups and queues events in arrival order, so the
         // callbacks only hand events over and the ack goes out at once.
         let ingester = shared.clone();
@@ -365,11 +302,12 @@ impl Bot {
                 }
             }
         });
+        listener.start().await;
         let catchup = shared.clone();
         shared.spawn(async move { catchup.catch_up().await });
         Ok(BotHandle {
             shared,
-            socket,
+            listener,
             ingest_task,
         })
     }
@@ -412,7 +350,7 @@ impl BotHandle {
     pub async fn shutdown(self, grace: Duration) -> bool {
         let started = Instant::now();
         self.shared.closing.store(true, Ordering::Relaxed);
-        self.socket.stop(grace).await;
+        self.listener.shutdown().await;
         // Events already acked are ours: ingest them before the pipeline stops taking work.
         let _ = self.shared.ingest.send(Incoming::Stop).await;
         let _ = tokio::time::timeout(grace, self.ingest_task).await;
@@ -578,8 +516,7 @@ impl Shared {
     {
         self.begin_work();
         let me = self.clone();
-        // On the main runtime, also when called from a callback on the Socket Mode thread.
-        self.rt.spawn(async move {
+        tokio::spawn(async move {
             fut.await;
             me.end_work();
         });
