@@ -6,7 +6,7 @@
 //! envelopes keep arriving. Every envelope is a distinct alert. Prints p50 / p90 / p99 / max.
 //!
 //! `cargo bench --bench ack_latency` (env `ACK_BENCH_SECS`, default 3, and `ACK_BENCH_RATE`,
-//! default 1000, change the load; `ACK_BENCH_MODE=ignored` sends people's messages instead of
+//! default 1000, change the load; `ACK_BENCH_THREADS`, default 4, sets the runtime's workers; `ACK_BENCH_MODE=ignored` sends people's messages instead of
 //! alerts, which measures the ack path alone, without analyses competing for the CPU).
 
 #[path = "../tests/bot_common/mod.rs"]
@@ -38,7 +38,7 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing special. Either way
     // the measurement is the same.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
+        .worker_threads(env_u64("ACK_BENCH_THREADS", 4).max(1) as usize)
         .enable_all()
         .build()
     {
