@@ -1,4 +1,4 @@
-//! The `sre-agent` command line: `replay`, `eval` and `config check`.
+//! The `sre-agent` command line: `run` (the Slack bot), `replay`, `eval` and `config check`.
 //!
 //! Thin on purpose: it parses arguments, loads the configuration, builds the engine and prints.
 //! Everything it runs lives in the library, so the tests drive the same code.
@@ -15,6 +15,7 @@ use sre_agent::config::{ConfigOrigin, LoadedConfig};
 use sre_agent::llm::offline::OfflineReasoner;
 use sre_agent::pipeline::Pipeline;
 use sre_agent::scenario::{self, Scenario};
+use sre_agent::slack::{Bot, BotConfig};
 use sre_agent::tools::{TOOL_NAMES, Toolbox, fixture::fixture_backends};
 
 #[derive(Parser)]
@@ -33,6 +34,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the Slack bot (Socket Mode). Reads SLACK_APP_TOKEN (xapp-…), SLACK_BOT_TOKEN
+    /// (xoxb-…) and SLACK_API_URL (default https://slack.com/api/) from the environment.
+    Run {
+        /// Socket Mode connections to keep open (1-10).
+        #[arg(long, default_value_t = 2, env = "SRE_AGENT_SOCKET_CONNECTIONS")]
+        connections: u32,
+    },
     /// Run alerts through the whole pipeline offline and print the thread reply.
     Replay {
         /// Scenario directories, alert JSON files, or alert text. Several targets share one
@@ -65,8 +73,13 @@ enum ConfigCommand {
 }
 
 fn main() -> ExitCode {
-    sre_agent::telemetry::init_logging("warn");
     let cli = Cli::parse();
+    // The bot logs its work at info; the one-shot commands keep stderr quiet.
+    let level = match cli.command {
+        Command::Run { .. } => "info",
+        _ => "warn",
+    };
+    sre_agent::telemetry::init_logging(level);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -89,6 +102,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let config = LoadedConfig::load(cli.config.as_deref(), TOOL_NAMES);
     match cli.command {
+        Command::Run { connections } => run_bot(config, connections).await,
         Command::Config {
             command: ConfigCommand::Check,
         } => Ok(config_check(config)),
@@ -112,6 +126,75 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
+    }
+}
+
+/// `sre-agent run`: the Slack bot until SIGTERM / Ctrl-C.
+async fn run_bot(
+    config: Result<LoadedConfig, sre_agent::config::ConfigError>,
+    connections: u32,
+) -> anyhow::Result<ExitCode> {
+    // Both ring and aws-lc-rs may be compiled in; pick one before any TLS connection.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    // Tokens first: the most common mistake, and nothing else is worth doing without them.
+    let mut bot_cfg = match BotConfig::from_lookup(|k| std::env::var(k).ok(), Default::default()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let slack_cfg = config.config.slack.clone();
+    bot_cfg.slack = slack_cfg.clone();
+    bot_cfg.max_connections = connections.clamp(1, 10);
+    let grace = std::time::Duration::from_secs(slack_cfg.shutdown_grace_secs);
+    let engine = Arc::new(engine(config).await?);
+    let pipeline = Pipeline::start(engine.clone(), &engine.config().config.pipeline);
+    let bot = Bot::start(bot_cfg, pipeline)
+        .await
+        .context("cannot start the Slack bot")?;
+    let bind = std::net::SocketAddr::from(([0, 0, 0, 0], slack_cfg.metrics_port));
+    let ops = sre_agent::telemetry::serve_ops(bind, bot.ops())
+        .await
+        .with_context(|| format!("cannot listen on {bind} for /healthz, /readyz, /metrics"))?;
+    tracing::info!(ops = %ops.addr(), "sre-agent bot running");
+    wait_for_signal().await;
+    tracing::info!(grace_secs = grace.as_secs(), "shutting down");
+    let clean = bot.shutdown(grace).await;
+    ops.stop().await;
+    if !clean {
+        tracing::warn!("some analyses did not finish within the shutdown grace period");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGTERM (Kubernetes) or Ctrl-C.
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -1,4 +1,6 @@
-//! Logging setup (`tracing`): human-readable text by default, JSON with `SRE_AGENT_LOG_FORMAT=json`.
+//! Logging setup (`tracing`) and the ops HTTP server (`/healthz`, `/readyz`, `/metrics`).
+//!
+//! Logs: human-readable text by default, JSON with `SRE_AGENT_LOG_FORMAT=json`.
 //! The level comes from `RUST_LOG` (default `info`). Logs go to stderr so stdout stays the reply.
 
 use tracing_subscriber::EnvFilter;
@@ -16,4 +18,97 @@ pub fn init_logging(default_level: &str) {
     } else {
         builder.try_init()
     };
+}
+
+/// What the ops endpoints report. Implemented by the bot.
+pub trait OpsState: Send + Sync {
+    /// `/readyz`: ready to take work (Socket Mode connected, not shutting down).
+    fn ready(&self) -> bool;
+    /// `/metrics`: Prometheus text.
+    fn metrics(&self) -> String;
+}
+
+/// The running `/healthz`, `/readyz`, `/metrics` server.
+pub struct OpsServer {
+    addr: std::net::SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl OpsServer {
+    /// The bound address (useful with port 0).
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// Stop serving and wait for the server task.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = self.task.await;
+    }
+}
+
+/// Serve `/healthz` (always 200 while the process runs), `/readyz` (200 when
+/// [`OpsState::ready`], else 503) and `/metrics` on `bind` (port 0 picks a free port).
+pub async fn serve_ops(
+    bind: std::net::SocketAddr,
+    state: std::sync::Arc<dyn OpsState>,
+) -> std::io::Result<OpsServer> {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+
+    let listener = tokio::net::TcpListener::bind(bind).await?;
+    let addr = listener.local_addr()?;
+    let ready_state = state.clone();
+    let metrics_state = state;
+    let app = axum::Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/readyz",
+            get(move || {
+                let s = ready_state.clone();
+                async move {
+                    if s.ready() {
+                        (StatusCode::OK, "ready\n")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
+                    }
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let s = metrics_state.clone();
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        s.metrics(),
+                    )
+                        .into_response()
+                }
+            }),
+        );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::warn!(error = %e, "ops server stopped with an error");
+        }
+    });
+    Ok(OpsServer {
+        addr,
+        stop: Some(tx),
+        task,
+    })
 }

@@ -1,0 +1,345 @@
+//! Shared harness of the bot's integration tests and ack-latency bench: empty tool backends, a
+//! slowed-down reasoner, a bot started in-process against the fake Slack, alert messages in the
+//! shapes integrations post, and helpers to read the fake's record.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::future::BoxFuture;
+use serde_json::{Value, json};
+
+use sre_agent::agent::Engine;
+use sre_agent::alert::{AlertStatus, Intake, parse_slack_value};
+use sre_agent::config::{
+    ConfigOrigin, DuplicateNotice, EMBEDDED_AGENTS_YAML, LoadedConfig, PipelineConfig, Secret,
+    SlackConfig,
+};
+use sre_agent::llm::offline::OfflineReasoner;
+use sre_agent::llm::{ReasonFuture, ReasonInput, Reasoner};
+use sre_agent::pipeline::Pipeline;
+use sre_agent::slack::api::ApiConfig;
+use sre_agent::slack::{Bot, BotConfig, BotHandle};
+use sre_agent::tools::{
+    BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend, TOOL_NAMES,
+    Toolbox,
+};
+
+use crate::support::fake_slack::{FakeConfig, FakeSlack, PostedMessage, StoredMessage};
+
+pub const CH: &str = "C0ALERTS";
+pub const T: Duration = Duration::from_secs(15);
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+// ---------------------------------------------------------------------------------------------
+
+/// Tool backends with no data anywhere: runs are fast and deterministic.
+pub struct Empty;
+
+impl SignozBackend for Empty {
+    fn query_range(&self, _b: Value) -> BoxFuture<'_, Result<Option<Value>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+impl KubeBackend for Empty {
+    fn list_pods(
+        &self,
+        _ns: &str,
+        _sel: Option<&str>,
+    ) -> BoxFuture<'_, Result<Option<Vec<k8s_openapi::api::core::v1::Pod>>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn list_events(
+        &self,
+        _ns: &str,
+    ) -> BoxFuture<'_, Result<Option<Vec<k8s_openapi::api::core::v1::Event>>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn list_services(
+        &self,
+        _ns: &str,
+    ) -> BoxFuture<'_, Result<Option<Vec<k8s_openapi::api::core::v1::Service>>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn list_endpoints(
+        &self,
+        _ns: &str,
+    ) -> BoxFuture<'_, Result<Option<Vec<k8s_openapi::api::core::v1::Endpoints>>, BackendError>>
+    {
+        Box::pin(async { Ok(None) })
+    }
+    fn list_deployments(
+        &self,
+        _ns: &str,
+    ) -> BoxFuture<'_, Result<Option<Vec<k8s_openapi::api::apps::v1::Deployment>>, BackendError>>
+    {
+        Box::pin(async { Ok(None) })
+    }
+    fn pod_logs(
+        &self,
+        _ns: &str,
+        _pod: &str,
+        _tail: u32,
+        _prev: bool,
+    ) -> BoxFuture<'_, Result<Option<String>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+impl SlackBackend for Empty {
+    fn conversations_replies(
+        &self,
+        _c: &str,
+        _ts: &str,
+    ) -> BoxFuture<'_, Result<Option<Value>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn conversations_info(&self, _c: &str) -> BoxFuture<'_, Result<Option<Value>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn post_message(
+        &self,
+        _c: &str,
+        _t: &str,
+        _x: &str,
+    ) -> BoxFuture<'_, Result<Value, BackendError>> {
+        Box::pin(async { Ok(json!({"ok": true})) })
+    }
+}
+
+impl NetworkBackend for Empty {
+    fn tls_certificate(
+        &self,
+        _h: &str,
+        _p: u16,
+    ) -> BoxFuture<'_, Result<Option<sre_agent::evidence::CertInfo>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn resolve(
+        &self,
+        _n: &str,
+        _t: &str,
+    ) -> BoxFuture<'_, Result<Option<sre_agent::evidence::DnsResult>, BackendError>> {
+        Box::pin(async { Ok(None) })
+    }
+}
+
+/// The offline reasoner, slowed down (to fill the queue).
+pub struct Slow(pub Duration);
+
+impl Reasoner for Slow {
+    fn name(&self) -> String {
+        "slow-offline".into()
+    }
+    fn reason<'a>(&'a self, input: ReasonInput<'a>) -> ReasonFuture<'a> {
+        Box::pin(async move {
+            tokio::time::sleep(self.0).await;
+            OfflineReasoner.reason(input).await
+        })
+    }
+}
+
+pub struct Opts {
+    pub pipeline: PipelineConfig,
+    pub slack: SlackConfig,
+    pub api: ApiConfig,
+    pub connections: u32,
+    pub reasoner: Arc<dyn Reasoner>,
+}
+
+impl Default for Opts {
+    fn default() -> Self {
+        Opts {
+            pipeline: PipelineConfig {
+                workers: 8,
+                queue_capacity: 256,
+                dedup_window_secs: 600,
+                dedup_capacity: 10_000,
+                run_deadline_secs: 30,
+                tool_timeout_ms: 1_000,
+            },
+            slack: SlackConfig {
+                channels: Vec::new(),
+                catch_up_minutes: 0,
+                duplicate_notice: DuplicateNotice::Link,
+                metrics_port: 0,
+                shutdown_grace_secs: 5,
+            },
+            api: ApiConfig {
+                max_attempts: 4,
+                backoff: Duration::from_millis(20),
+                pace: Duration::from_millis(2),
+                max_rate_limited: 10,
+                max_retry_after: Duration::from_secs(5),
+            },
+            connections: 1,
+            reasoner: Arc::new(OfflineReasoner),
+        }
+    }
+}
+
+pub fn fast_fake() -> FakeConfig {
+    FakeConfig {
+        redeliver_after: Duration::from_millis(800),
+        disconnect_close_delay: Duration::from_millis(50),
+        ..FakeConfig::default()
+    }
+}
+
+pub async fn start_bot(fake: &FakeSlack, opts: Opts) -> BotHandle {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut loaded =
+        LoadedConfig::from_yaml_str(EMBEDDED_AGENTS_YAML, ConfigOrigin::Embedded, TOOL_NAMES)
+            .expect("embedded config");
+    loaded.config.pipeline = opts.pipeline.clone();
+    loaded.config.slack = opts.slack.clone();
+    let e: Arc<Empty> = Arc::new(Empty);
+    let backends = Backends {
+        signoz: e.clone(),
+        kube: e.clone(),
+        slack: e.clone(),
+        network: e,
+    };
+    let toolbox = Toolbox::start(backends).await.expect("toolbox");
+    let engine =
+        Arc::new(Engine::new(Arc::new(loaded), Arc::new(toolbox), opts.reasoner).expect("engine"));
+    let pipeline = Pipeline::start(engine, &opts.pipeline);
+    let mut cfg = BotConfig::new(
+        Secret::new(fake.app_token()),
+        Secret::new(fake.bot_token()),
+        &format!("{}/", fake.api_url()),
+        opts.slack,
+    );
+    cfg.api = opts.api;
+    cfg.max_connections = opts.connections;
+    cfg.reconnect_backoff_secs = 0;
+    let bot = Bot::start(cfg, pipeline).await.expect("bot starts");
+    assert!(
+        fake.wait_connected(opts.connections as usize, T).await,
+        "bot connected"
+    );
+    bot
+}
+
+pub fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// A Slack ts `secs_ago` seconds in the past, made unique by `n`.
+pub fn ts_ago(secs_ago: f64, n: usize) -> String {
+    let base = (now() - secs_ago).floor() as u64;
+    format!("{base}.{:06}", 100 + n)
+}
+
+/// An Alertmanager alert posted through an incoming webhook (subtype bot_message).
+pub fn am_alert(name: &str, ts: &str, status: &str) -> Value {
+    let (prefix, color) = if status == "resolved" {
+        ("[RESOLVED]".to_string(), "good")
+    } else {
+        ("[FIRING:1]".to_string(), "danger")
+    };
+    let title = format!("{prefix} {name} (prod critical)");
+    json!({
+        "type": "message", "subtype": "bot_message", "bot_id": "B0AM", "username": "Alertmanager",
+        "text": title, "channel": CH, "channel_type": "channel", "ts": ts, "event_ts": ts,
+        "attachments": [{
+            "id": 1, "color": color, "title": title,
+            "title_link": "http://am:9093/#/alerts?receiver=slack",
+            "fallback": format!("{title} | http://am:9093/#/alerts?receiver=slack"),
+            "text": format!("*Summary:* 5xx > 5% on {name}\n*Description:* error ratio 0.12 for 10m"),
+            "mrkdwn_in": ["fallback", "pretext", "text"]
+        }]
+    })
+}
+
+/// A Grafana alert posted by an app bot (no subtype, `user` + `bot_id`).
+pub fn grafana_alert(name: &str, ts: &str) -> Value {
+    let title = format!("[FIRING:1] {name} (node-3)");
+    json!({
+        "type": "message", "user": "U0GRAF", "bot_id": "B0GRAF", "app_id": "A0GRAF",
+        "text": title, "channel": CH, "ts": ts, "event_ts": ts,
+        "attachments": [{"id": 1, "color": "#D63232", "title": title, "fallback": title,
+            "text": "**Firing**\n\nValue: A=97.1\nLabels:\n - alertname = DiskFull"}]
+    })
+}
+
+pub fn permalink(ts: &str) -> String {
+    format!(
+        "https://fake.slack.com/archives/{CH}/p{}",
+        ts.replace('.', "")
+    )
+}
+
+pub fn has_action(blocks: &Value, id: &str) -> bool {
+    match blocks {
+        Value::Object(m) => {
+            m.get("action_id").and_then(Value::as_str) == Some(id)
+                || m.values().any(|v| has_action(v, id))
+        }
+        Value::Array(a) => a.iter().any(|v| has_action(v, id)),
+        _ => false,
+    }
+}
+
+pub fn find_value(blocks: &Value, id: &str) -> Option<String> {
+    match blocks {
+        Value::Object(m) => {
+            if m.get("action_id").and_then(Value::as_str) == Some(id) {
+                return m.get("value").and_then(Value::as_str).map(str::to_string);
+            }
+            m.values().find_map(|v| find_value(v, id))
+        }
+        Value::Array(a) => a.iter().find_map(|v| find_value(v, id)),
+        _ => None,
+    }
+}
+
+/// Final RCA updates (chat.update carrying the Re-run button).
+pub fn rca_updates(posted: &[PostedMessage]) -> Vec<PostedMessage> {
+    posted
+        .iter()
+        .filter(|p| p.method == "chat.update" && has_action(&p.blocks, "rca_rerun"))
+        .cloned()
+        .collect()
+}
+
+/// The bot's messages in the thread of `ts` (root excluded).
+pub fn bot_replies(fake: &FakeSlack, ts: &str) -> Vec<StoredMessage> {
+    fake.thread(CH, ts)
+        .into_iter()
+        .filter(|m| m.ts != ts && m.bot_id.as_deref() == Some(fake.bot_id()))
+        .collect()
+}
+
+/// True when the parser in this build recognises resolved Alertmanager messages (the parser
+/// is written in parallel; the stub does not).
+pub fn parser_knows_resolved() -> bool {
+    let firing = am_alert("ParserProbe", "1760000000.000100", "firing");
+    let resolved = am_alert("ParserProbe", "1760000900.000100", "resolved");
+    let parse = |v: &Value| match parse_slack_value(v) {
+        Ok(Intake::Alert(a)) => Some(*a),
+        _ => None,
+    };
+    match (parse(&firing), parse(&resolved)) {
+        (Some(f), Some(r)) => r.status == AlertStatus::Resolved && r.fingerprint == f.fingerprint,
+        _ => false,
+    }
+}
+
+/// Polls `cond` every 10 ms until true or `timeout` (for conditions on the bot, which the fake's
+/// `wait_until` does not see change).
+pub async fn eventually(timeout: Duration, cond: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    cond()
+}
