@@ -491,10 +491,6 @@ async fn bot_rerun_and_feedback_buttons() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bot_resolved_alert_adds_a_note_to_the_analysis_thread() {
-    if !parser_knows_resolved() {
-        eprintln!("skipped: this build's alert parser does not recognise resolved alerts yet");
-        return;
-    }
     let fake = FakeSlack::start_with(fast_fake()).await;
     let bot = start_bot(&fake, Opts::default()).await;
     let fired = ts_ago(1800.0, 1);

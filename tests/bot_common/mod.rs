@@ -10,7 +10,6 @@ use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
 use sre_agent::agent::Engine;
-use sre_agent::alert::{AlertStatus, Intake, parse_slack_value};
 use sre_agent::config::{
     ConfigOrigin, DuplicateNotice, EMBEDDED_AGENTS_YAML, LoadedConfig, PipelineConfig, Secret,
     SlackConfig,
@@ -314,21 +313,6 @@ pub fn bot_replies(fake: &FakeSlack, ts: &str) -> Vec<StoredMessage> {
         .into_iter()
         .filter(|m| m.ts != ts && m.bot_id.as_deref() == Some(fake.bot_id()))
         .collect()
-}
-
-/// True when the parser in this build recognises resolved Alertmanager messages (the parser
-/// is written in parallel; the stub does not).
-pub fn parser_knows_resolved() -> bool {
-    let firing = am_alert("ParserProbe", "1760000000.000100", "firing");
-    let resolved = am_alert("ParserProbe", "1760000900.000100", "resolved");
-    let parse = |v: &Value| match parse_slack_value(v) {
-        Ok(Intake::Alert(a)) => Some(*a),
-        _ => None,
-    };
-    match (parse(&firing), parse(&resolved)) {
-        (Some(f), Some(r)) => r.status == AlertStatus::Resolved && r.fingerprint == f.fingerprint,
-        _ => false,
-    }
 }
 
 /// Polls `cond` every 10 ms until true or `timeout` (for conditions on the bot, which the fake's
