@@ -6,7 +6,7 @@
 //! envelopes keep arriving. Every envelope is a distinct alert. Prints p50 / p90 / p99 / max.
 //!
 //! `cargo bench --bench ack_latency` (env `ACK_BENCH_SECS`, default 3, and `ACK_BENCH_RATE`,
-//! default 1000, change the load; `ACK_BENCH_THREADS`, default 4, sets the runtime's workers; `ACK_BENCH_MODE=ignored` sends people's messages instead of
+//! default 1000, change the load; `ACK_BENCH_THREADS`, default 2, sets the runtime's workers; `ACK_BENCH_MODE=ignored` sends people's messages instead of
 //! alerts, which measures the ack path alone, without analyses competing for the CPU).
 
 #[path = "../tests/bot_common/mod.rs"]
@@ -38,7 +38,7 @@ fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing special. Either way
     // the measurement is the same.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(env_u64("ACK_BENCH_THREADS", 4).max(1) as usize)
+        .worker_threads(env_u64("ACK_BENCH_THREADS", 2).max(1) as usize)
         .enable_all()
         .build()
     {
@@ -48,10 +48,25 @@ fn main() {
             std::process::exit(1);
         }
     };
-    runtime.block_on(bench());
+    // As in `sre-agent run`: analyses on a runtime of their own (one thread of the two cores),
+    // Socket Mode and Slack calls on the main one.
+    let analysis = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("analysis")
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the analysis runtime: {e}");
+            return;
+        }
+    };
+    runtime.block_on(bench(analysis.handle().clone()));
+    analysis.shutdown_background();
 }
 
-async fn bench() {
+async fn bench(analysis: tokio::runtime::Handle) {
     let secs = env_u64("ACK_BENCH_SECS", 3);
     let rate = env_u64("ACK_BENCH_RATE", 1000).max(1);
     let total = (secs * rate) as usize;
@@ -64,6 +79,7 @@ async fn bench() {
     opts.pipeline.queue_capacity = total + 16;
     opts.api.pace = Duration::ZERO;
     opts.connections = 2;
+    opts.analysis = Some(analysis);
     let bot = start_bot(&fake, opts).await;
 
     let ignored = std::env::var("ACK_BENCH_MODE").is_ok_and(|m| m == "ignored");

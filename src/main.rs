@@ -90,19 +90,44 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(cli)) {
+    // The bot runs analyses on a runtime of their own, so CPU-heavy runs never delay the
+    // Socket Mode acks and Slack calls on the main runtime.
+    let analysis = match cli.command {
+        Command::Run { .. } => {
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get().max(2) - 1);
+            match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(threads)
+                .thread_name("analysis")
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => Some(rt),
+                Err(e) => {
+                    eprintln!("error: cannot start the analysis runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            }
+        }
+        _ => None,
+    };
+    let analysis_handle = analysis.as_ref().map(|rt| rt.handle().clone());
+    let code = match runtime.block_on(run(cli, analysis_handle)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
+    };
+    if let Some(rt) = analysis {
+        rt.shutdown_background();
     }
+    code
 }
 
-async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+async fn run(cli: Cli, analysis: Option<tokio::runtime::Handle>) -> anyhow::Result<ExitCode> {
     let config = LoadedConfig::load(cli.config.as_deref(), TOOL_NAMES);
     match cli.command {
-        Command::Run { connections } => run_bot(config, connections).await,
+        Command::Run { connections } => run_bot(config, connections, analysis).await,
         Command::Config {
             command: ConfigCommand::Check,
         } => Ok(config_check(config)),
@@ -133,6 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn run_bot(
     config: Result<LoadedConfig, sre_agent::config::ConfigError>,
     connections: u32,
+    analysis: Option<tokio::runtime::Handle>,
 ) -> anyhow::Result<ExitCode> {
     // Both ring and aws-lc-rs may be compiled in; pick one before any TLS connection.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -156,7 +182,12 @@ async fn run_bot(
     bot_cfg.max_connections = connections.clamp(1, 10);
     let grace = std::time::Duration::from_secs(slack_cfg.shutdown_grace_secs);
     let engine = Arc::new(engine(config).await?);
-    let pipeline = Pipeline::start(engine.clone(), &engine.config().config.pipeline);
+    let pipeline = match analysis {
+        Some(handle) => {
+            Pipeline::start_on(engine.clone(), &engine.config().config.pipeline, handle)
+        }
+        None => Pipeline::start(engine.clone(), &engine.config().config.pipeline),
+    };
     let bot = Bot::start(bot_cfg, pipeline)
         .await
         .context("cannot start the Slack bot")?;

@@ -72,10 +72,20 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Start the worker pool. Must be called inside a tokio runtime.
+    /// Start the worker pool on the current tokio runtime. Must be called inside a runtime.
     pub fn start(engine: Arc<Engine>, cfg: &PipelineConfig) -> Pipeline {
+        Self::start_on(engine, cfg, tokio::runtime::Handle::current())
+    }
+
+    /// Start the worker pool with the analyses running on `analysis` — a runtime of their own,
+    /// so that CPU-heavy runs never delay the Socket Mode acks handled on the caller's runtime.
+    pub fn start_on(
+        engine: Arc<Engine>,
+        cfg: &PipelineConfig,
+        analysis: tokio::runtime::Handle,
+    ) -> Pipeline {
         let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
-        let workers = workers::WorkerPool::spawn(engine.clone(), rx, cfg.workers.max(1));
+        let workers = workers::WorkerPool::spawn(engine.clone(), rx, cfg.workers.max(1), analysis);
         Pipeline {
             dedup: Dedup::new(cfg.dedup_window(), cfg.dedup_capacity),
             queue: tx,
@@ -90,7 +100,12 @@ impl Pipeline {
     pub fn with_engine(self, engine: Arc<Engine>) -> Pipeline {
         let cfg = engine.config().config.pipeline.clone();
         let (tx, rx) = mpsc::channel(cfg.queue_capacity.max(1));
-        let workers = workers::WorkerPool::spawn(engine.clone(), rx, cfg.workers.max(1));
+        let workers = workers::WorkerPool::spawn(
+            engine.clone(),
+            rx,
+            cfg.workers.max(1),
+            tokio::runtime::Handle::current(),
+        );
         Pipeline {
             dedup: self.dedup,
             queue: tx,

@@ -1,7 +1,8 @@
 //! The bounded worker pool: at most N engine runs at once, each under the run deadline.
 //!
 //! A dispatcher task takes jobs off the queue in order and starts each once a semaphore permit is
-//! free, so the queue (not an unbounded set of tasks) holds the backlog.
+//! free, so the queue (not an unbounded set of tasks) holds the backlog. Runs are spawned on the
+//! runtime handle given at start, which may be a dedicated analysis runtime.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,12 @@ pub(super) struct WorkerPool {
 }
 
 impl WorkerPool {
-    pub(super) fn spawn(engine: Arc<Engine>, mut rx: mpsc::Receiver<Job>, size: usize) -> Self {
+    pub(super) fn spawn(
+        engine: Arc<Engine>,
+        mut rx: mpsc::Receiver<Job>,
+        size: usize,
+        analysis: tokio::runtime::Handle,
+    ) -> Self {
         let size = u32::try_from(size)
             .unwrap_or(u32::MAX)
             .min(Semaphore::MAX_PERMITS as u32);
@@ -32,7 +38,7 @@ impl WorkerPool {
                     continue;
                 };
                 let engine = engine.clone();
-                tokio::spawn(async move {
+                analysis.spawn(async move {
                     let deadline = engine.run_deadline();
                     let run = engine.analyze(&job.alert, job.received);
                     let result = match tokio::time::timeout(deadline, run).await {

@@ -146,6 +146,8 @@ pub struct Opts {
     pub api: ApiConfig,
     pub connections: u32,
     pub reasoner: Arc<dyn Reasoner>,
+    /// Runtime for the analyses (as `sre-agent run` does); `None`: the test's own runtime.
+    pub analysis: Option<tokio::runtime::Handle>,
 }
 
 impl Default for Opts {
@@ -175,6 +177,7 @@ impl Default for Opts {
             },
             connections: 1,
             reasoner: Arc::new(OfflineReasoner),
+            analysis: None,
         }
     }
 }
@@ -204,7 +207,10 @@ pub async fn start_bot(fake: &FakeSlack, opts: Opts) -> BotHandle {
     let toolbox = Toolbox::start(backends).await.expect("toolbox");
     let engine =
         Arc::new(Engine::new(Arc::new(loaded), Arc::new(toolbox), opts.reasoner).expect("engine"));
-    let pipeline = Pipeline::start(engine, &opts.pipeline);
+    let pipeline = match opts.analysis.clone() {
+        Some(handle) => Pipeline::start_on(engine, &opts.pipeline, handle),
+        None => Pipeline::start(engine, &opts.pipeline),
+    };
     let mut cfg = BotConfig::new(
         Secret::new(fake.app_token()),
         Secret::new(fake.bot_token()),

@@ -1830,6 +1830,8 @@ async fn ws_accept_loop(inner: Arc<Inner>, listener: TcpListener) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
+                // Like Slack's edge, write frames at once (no Nagle delay on small frames).
+                let _ = stream.set_nodelay(true);
                 tokio::spawn(handle_ws(inner.clone(), stream));
             }
             Err(e) => {
