@@ -207,7 +207,7 @@ impl LoadedConfig {
                 ConfigOrigin::Embedded,
             ),
         };
-        let figment = figment.merge(Env::prefixed("SRE_AGENT_").split("__"));
+        let figment = figment.merge(tunables_from_env());
         let config: Config = figment.extract().map_err(Box::new)?;
         Self::from_config(config, origin, known_tools)
     }
@@ -254,6 +254,17 @@ impl LoadedConfig {
     }
 }
 
+/// `SRE_AGENT_PIPELINE__*` and `SRE_AGENT_SLACK__*` only: other `SRE_AGENT_*` variables
+/// (`SRE_AGENT_CONFIG`, `SRE_AGENT_LOG_FORMAT`, …) are the CLI's and must not reach the config.
+fn tunables_from_env() -> Env {
+    Env::prefixed("SRE_AGENT_")
+        .filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            key.starts_with("pipeline__") || key.starts_with("slack__")
+        })
+        .split("__")
+}
+
 fn read_prompt(origin: &ConfigOrigin, prompt: &Path) -> Result<String, String> {
     match origin {
         ConfigOrigin::Embedded => {
@@ -272,6 +283,10 @@ fn read_prompt(origin: &ConfigOrigin, prompt: &Path) -> Result<String, String> {
         }
     }
 }
+
+const MAX_WORKERS: usize = 1_024;
+const MAX_QUEUE: usize = 1_000_000;
+const MAX_WINDOW_SECS: u64 = 30 * 24 * 3600;
 
 /// Every problem in the configuration, each a sentence naming the agent and the field.
 pub fn validate(config: &Config, known_tools: &[&str]) -> Vec<String> {
@@ -304,7 +319,8 @@ pub fn validate(config: &Config, known_tools: &[&str]) -> Vec<String> {
             }
         }
         for l in &agent.rules.labels {
-            if let Err(e) = regex::Regex::new(&l.value) {
+            // Checked as the router compiles it: anchored to the whole value.
+            if let Err(e) = regex::Regex::new(&format!("^(?:{})$", l.value)) {
                 problems.push(format!(
                     "{who}: bad regex `{}` for label `{}`: {e}",
                     l.value, l.key
@@ -345,6 +361,33 @@ pub fn validate(config: &Config, known_tools: &[&str]) -> Vec<String> {
     }
     if p.tool_timeout_ms == 0 || p.run_deadline_secs == 0 {
         problems.push("pipeline timeouts must be greater than 0".into());
+    }
+    if p.workers > MAX_WORKERS {
+        problems.push(format!("pipeline.workers must be at most {MAX_WORKERS}"));
+    }
+    if p.queue_capacity > MAX_QUEUE {
+        problems.push(format!(
+            "pipeline.queue_capacity must be at most {MAX_QUEUE}"
+        ));
+    }
+    if p.dedup_capacity == 0 {
+        problems.push("pipeline.dedup_capacity must be at least 1".into());
+    }
+    if p.dedup_window_secs > MAX_WINDOW_SECS {
+        problems.push(format!(
+            "pipeline.dedup_window_secs must be at most {MAX_WINDOW_SECS} (30 days)"
+        ));
+    }
+    if p.run_deadline_secs > MAX_WINDOW_SECS || p.tool_timeout_ms / 1000 > MAX_WINDOW_SECS {
+        problems.push("pipeline timeouts must be at most 30 days".into());
+    }
+    if p.tool_timeout_ms / 1000 >= p.run_deadline_secs && p.run_deadline_secs > 0 {
+        problems.push(
+            "pipeline.tool_timeout_ms must be shorter than pipeline.run_deadline_secs".into(),
+        );
+    }
+    if config.slack.catch_up_minutes > MAX_WINDOW_SECS / 60 {
+        problems.push("slack.catch_up_minutes must be at most 30 days".into());
     }
     problems
 }
@@ -409,7 +452,7 @@ mod tests {
     fn every_problem_is_reported() {
         let yaml = r#"
 default_agent: ghost
-pipeline: {workers: 0}
+pipeline: {workers: 0, dedup_window_secs: 99999999999999}
 agents:
   - name: a
     description: a
@@ -437,6 +480,7 @@ agents:
             "default_agent `ghost`",
             "pipeline.workers must be at least 1",
             "prompts/nowhere.md is not embedded",
+            "pipeline.dedup_window_secs must be at most",
         ] {
             assert!(msg.contains(needle), "missing `{needle}` in:\n{msg}");
         }

@@ -3,8 +3,8 @@
 //! Unlike the seed's first-match keyword router (which sent "Database connection pool exhausted"
 //! to the network agent because it says "connection"), every agent is scored and the best wins:
 //!
-//! - **Keywords** are found in one pass over the text with leftmost-longest matching shared by all
-//!   agents, on word boundaries. A phrase hides the shorter keywords inside it, so
+//! - **Keywords** are found in one pass over the text (Aho-Corasick over every agent's keywords)
+//!   and kept leftmost-longest among the matches on word boundaries. A phrase hides the shorter keywords inside it, so
 //!   "connection pool" (database) is one match and the bare "connection" (network) does not
 //!   count. A keyword ending in `*` matches as a prefix (`expir*` finds "expires", "expiry").
 //!   Each keyword counts once; one found in the title counts 1.5×.
@@ -138,7 +138,7 @@ impl Router {
             });
         }
         let automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
+            .match_kind(MatchKind::Standard)
             .ascii_case_insensitive(true)
             .build(keywords.iter().map(|k| k.term.as_str()))?;
         Ok(Router {
@@ -149,6 +149,32 @@ impl Router {
         })
     }
 
+    /// Keywords found in `text`, leftmost-longest among the matches that sit on word boundaries:
+    /// every overlapping match is found, those that cut a word are dropped, and of the rest the
+    /// earliest (then the longest) wins and hides whatever it overlaps. So a phrase that fails
+    /// its boundary check ("connection pools") still lets the shorter keyword inside it count.
+    fn keyword_matches(&self, text: &str) -> Vec<usize> {
+        let mut found: Vec<(usize, usize, usize)> = self
+            .automaton
+            .find_overlapping_iter(text)
+            .filter(|m| {
+                let kw = &self.keywords[m.pattern().as_usize()];
+                on_word_boundary(text, m.start(), m.end(), kw.prefix)
+            })
+            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+            .collect();
+        found.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut taken = Vec::new();
+        let mut end = 0;
+        for (start, stop, idx) in found {
+            if start >= end {
+                taken.push(idx);
+                end = stop;
+            }
+        }
+        taken
+    }
+
     /// Score every agent for `alert` and pick the best.
     pub fn route(&self, alert: &Alert) -> Route {
         let mut scores = vec![0.0_f64; self.agents.len()];
@@ -157,12 +183,8 @@ impl Router {
         // Keywords: each counts once; title occurrences get the bonus.
         let mut seen: BTreeMap<usize, bool> = BTreeMap::new();
         for (text, in_title) in [(alert.title.as_str(), true), (alert.text.as_str(), false)] {
-            for m in self.automaton.find_iter(text) {
-                let kw = &self.keywords[m.pattern().as_usize()];
-                if !on_word_boundary(text, m.start(), m.end(), kw.prefix) {
-                    continue;
-                }
-                seen.entry(m.pattern().as_usize()).or_insert(in_title);
+            for idx in self.keyword_matches(text) {
+                seen.entry(idx).or_insert(in_title);
             }
         }
         for (idx, in_title) in seen {
@@ -370,6 +392,16 @@ agents:
         let router = Router::new(&cfg.config.agents, "a").unwrap();
         let r = router.route(&text_alert("podcast certificate expires soon"));
         assert_eq!(r.agent, "b", "{:?}", r.why);
+    }
+
+    #[test]
+    fn a_phrase_cut_by_a_word_boundary_does_not_hide_its_words() {
+        // "connection pools": the phrase "connection pool" fails the boundary check, so the
+        // words inside it still count on their own.
+        let r = route("Replication lagging on shard rs0");
+        assert_eq!(r.agent, "database", "{:?}", r.why);
+        let r = route("MongoDB connection pools saturated on orders");
+        assert_eq!(r.agent, "database", "{:?}", r.why);
     }
 
     #[test]

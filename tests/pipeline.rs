@@ -168,6 +168,46 @@ async fn a_failing_llm_falls_back_to_the_offline_analyzer() {
     }
 }
 
+/// A reasoner with a bug: panics on alerts that mention "boom".
+struct PanickyReasoner;
+
+impl Reasoner for PanickyReasoner {
+    fn name(&self) -> String {
+        "panicky".into()
+    }
+    fn reason<'a>(&'a self, input: ReasonInput<'a>) -> ReasonFuture<'a> {
+        Box::pin(async move {
+            if input.alert.title.contains("boom") {
+                panic!("reasoner bug on {}", input.alert.title);
+            }
+            OfflineReasoner.reason(input).await
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_run_is_reported_as_such_and_the_pool_keeps_working() {
+    let engine = engine_with(Arc::new(PanickyReasoner), |p| p.workers = 1).await;
+    let cfg = engine.config().config.pipeline.clone();
+    let pipeline = Pipeline::start(engine, &cfg);
+    match pipeline
+        .process(text_alert("Disk usage boom on node-3"), Instant::now())
+        .await
+    {
+        Processed::Ran(Err(RunError::Panicked(msg))) => {
+            assert!(msg.contains("reasoner bug"), "{msg}")
+        }
+        other => panic!("expected a reported panic, got {other:?}"),
+    }
+    match pipeline
+        .process(text_alert("Disk usage on node-4 at 97%"), Instant::now())
+        .await
+    {
+        Processed::Ran(Ok(a)) => assert_eq!(a.route.agent, "resource"),
+        other => panic!("the pool must keep working, got {other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn concurrent_copies_of_one_alert_are_analysed_once() {
     let engine = engine_with(Arc::new(OfflineReasoner), |_| {}).await;

@@ -300,6 +300,34 @@ fn config_check_reports_bad_env_override() {
 }
 
 #[test]
+fn the_clis_own_env_variables_do_not_break_the_config() {
+    let out = bin()
+        .args(["config", "check"])
+        .env("SRE_AGENT_LOG_FORMAT", "json")
+        .env("SRE_AGENT_SOCKET_CONNECTIONS", "3")
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn out_of_range_tunables_are_refused_not_a_panic() {
+    let out = bin()
+        .args(["replay", "Disk usage on node-3 at 97%"])
+        .env("SRE_AGENT_PIPELINE__DEDUP_WINDOW_SECS", "99999999999999")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("dedup_window_secs must be at most"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
 fn env_overrides_apply() {
     let out = bin()
         .args(["config", "check"])

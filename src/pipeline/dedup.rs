@@ -39,10 +39,17 @@ impl Dedup {
         self.cache.entry(key).or_insert(()).await.is_fresh()
     }
 
-    /// Records the alert and says whether it was already seen (by event id, then fingerprint).
+    /// Records the alert and says whether it was already seen: by event id or by the message
+    /// itself (channel + ts: the same message met again through catch-up and a redelivery),
+    /// then by fingerprint (the same alert fired again).
     pub async fn check(&self, alert: &Alert) -> Option<DuplicateOf> {
         if let Some(id) = &alert.slack.event_id
             && !self.first_seen(format!("event:{id}")).await
+        {
+            return Some(DuplicateOf::Event);
+        }
+        if let (Some(channel), Some(ts)) = (&alert.slack.channel, &alert.slack.ts)
+            && !self.first_seen(format!("msg:{channel}:{ts}")).await
         {
             return Some(DuplicateOf::Event);
         }
@@ -54,6 +61,9 @@ impl Dedup {
 
     /// Forget an alert's fingerprint (an analysis that could not be queued should not block a retry).
     pub async fn forget(&self, alert: &Alert) {
+        if let (Some(channel), Some(ts)) = (&alert.slack.channel, &alert.slack.ts) {
+            self.cache.invalidate(&format!("msg:{channel}:{ts}")).await;
+        }
         self.cache
             .invalidate(&format!("fp:{}", alert.fingerprint))
             .await;
@@ -79,6 +89,14 @@ mod tests {
         if other.fingerprint != a.fingerprint {
             assert_eq!(d.check(&other).await, None);
         }
+        // The same message met again without an event id (catch-up) is a redelivery, not a re-fire.
+        let mut posted = text_alert("Pod api-1 is in CrashLoopBackOff");
+        posted.slack.channel = Some("C1".into());
+        posted.slack.ts = Some("1760000000.000100".into());
+        assert_eq!(d.check(&posted).await, None);
+        let mut via_catch_up = posted.clone();
+        via_catch_up.slack.event_id = Some("Ev9".into());
+        assert_eq!(d.check(&via_catch_up).await, Some(DuplicateOf::Event));
         d.forget(&a).await;
         let mut again = a.clone();
         again.slack.event_id = Some("Ev3".into());

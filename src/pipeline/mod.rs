@@ -52,6 +52,9 @@ pub enum RunError {
     DeadlineExceeded(u64),
     #[error("the pipeline shut down before the analysis ran")]
     ShutDown,
+    /// A bug: the analysis panicked. Logged with the panic message and counted.
+    #[error("the analysis failed unexpectedly: {0}")]
+    Panicked(String),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,8 +4,11 @@
 //! free, so the queue (not an unbounded set of tasks) holds the backlog. Runs are spawned on the
 //! runtime handle given at start, which may be a dedicated analysis runtime.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
+
+use futures::FutureExt;
 
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
@@ -40,9 +43,20 @@ impl WorkerPool {
                 let engine = engine.clone();
                 analysis.spawn(async move {
                     let deadline = engine.run_deadline();
-                    let run = engine.analyze(&job.alert, job.received);
+                    // A panic in a run (a bug) must not pass for a shutdown or kill the pool.
+                    let run = AssertUnwindSafe(engine.analyze(&job.alert, job.received))
+                        .catch_unwind();
                     let result = match tokio::time::timeout(deadline, run).await {
-                        Ok(analysis) => Ok(analysis),
+                        Ok(Ok(analysis)) => Ok(analysis),
+                        Ok(Err(panic)) => {
+                            let msg = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "panic".to_string());
+                            tracing::error!(alert = %job.alert.title, fingerprint = %job.alert.fingerprint, panic = %msg, "analysis panicked");
+                            Err(RunError::Panicked(msg))
+                        }
                         Err(_) => {
                             tracing::warn!(alert = %job.alert.title, "analysis deadline exceeded");
                             Err(RunError::DeadlineExceeded(deadline.as_secs()))

@@ -144,6 +144,7 @@ impl Shared {
                 let label = match err {
                     RunError::DeadlineExceeded(_) => "deadline",
                     RunError::ShutDown => "shutdown",
+                    RunError::Panicked(_) => "error",
                 };
                 self.metrics.runs.inc(&[&route.agent, label]);
                 let text = match err {
@@ -153,6 +154,10 @@ impl Shared {
                     ),
                     RunError::ShutDown => format!(
                         "⚠️ The bot shut down before analysing *{}*. Press Re-run or use `/rca` with a link to the alert.",
+                        ingest::escape(&alert.title)
+                    ),
+                    RunError::Panicked(_) => format!(
+                        "⚠️ The analysis of *{}* failed unexpectedly (logged). Press Re-run to try again.",
                         ingest::escape(&alert.title)
                     ),
                 };
