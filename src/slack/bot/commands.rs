@@ -55,7 +55,7 @@ impl Shared {
             });
             return;
         }
-        self.submit(alert, target, Instant::now());
+        self.submit(alert, target, Instant::now(), true);
     }
 
     /// Fetch one message by channel and ts (and thread, for replies).

@@ -303,7 +303,21 @@ impl Bot {
                         ingester.ingest_event(event, event_id, received).await;
                         ingester.end_work();
                     }
-                    Incoming::Stop => break,
+                    Incoming::Stop => {
+                        // Events acked after the stop was queued are ours too.
+                        while let Ok(msg) = ingest_rx.try_recv() {
+                            if let Incoming::Event {
+                                event,
+                                event_id,
+                                received,
+                            } = msg
+                            {
+                                ingester.ingest_event(event, event_id, received).await;
+                                ingester.end_work();
+                            }
+                        }
+                        break;
+                    }
                 }
             }
         });
@@ -493,7 +507,9 @@ fn on_error(
         Some(body) => {
             tokio::spawn(async move {
                 if let Some(s) = shared_of(&state).await {
-                    s.raw_envelope(&body).await;
+                    // Tracked like any other work, so shutdown waits for it.
+                    let me = s.clone();
+                    s.spawn(async move { me.raw_envelope(&body).await });
                 }
             });
         }
@@ -505,6 +521,15 @@ fn on_error(
 // ---------------------------------------------------------------------------------------------
 // Work
 // ---------------------------------------------------------------------------------------------
+
+/// Ends one piece of work when dropped (normal end or panic).
+struct WorkGuard(Arc<Shared>);
+
+impl Drop for WorkGuard {
+    fn drop(&mut self) {
+        self.0.end_work();
+    }
+}
 
 /// Who ran `/rca` or the shortcut, to report errors to.
 #[derive(Debug, Clone)]
@@ -520,10 +545,11 @@ impl Shared {
         F: std::future::Future<Output = ()> + Send + 'static,
     {
         self.begin_work();
-        let me = self.clone();
+        let guard = WorkGuard(self.clone());
         tokio::spawn(async move {
+            // Ends the work even if `fut` panics, so shutdown never waits for a dead task.
+            let _guard = guard;
             fut.await;
-            me.end_work();
         });
     }
 
@@ -712,13 +738,15 @@ impl Shared {
                     self.skip("no_channel");
                     return;
                 };
-                self.submit(alert, Target::Thread { channel, ts }, received);
+                self.submit(alert, Target::Thread { channel, ts }, received, false);
             }
         }
     }
 
     /// Queue an alert (dedup already decided) and spawn the task that replies.
-    fn submit(self: &Arc<Self>, alert: Alert, target: Target, received: Instant) {
+    /// Queue an alert. `forced` (`/rca`, shortcut, Re-run) bypassed dedup, so a refusal must not
+    /// erase the dedup record of the alert's earlier, admitted analysis.
+    fn submit(self: &Arc<Self>, alert: Alert, target: Target, received: Instant, forced: bool) {
         let copy = alert.clone();
         let submitted = match self.pipeline.read() {
             Ok(guard) => match guard.as_ref() {
@@ -739,12 +767,14 @@ impl Shared {
             }
             Err(SubmitError::QueueFull { capacity, alert }) => {
                 Metrics::inc(&self.metrics.queue_full);
-                self.spawn(async move { me.queue_full(*alert, target, capacity).await });
+                self.spawn(async move { me.queue_full(*alert, target, capacity, forced).await });
             }
             Err(SubmitError::Closed { alert }) => {
                 tracing::warn!(alert = %alert.title, "not analysed: the bot is shutting down");
-                let dedup = self.dedup.clone();
-                self.spawn(async move { dedup.forget(&alert).await });
+                if !forced {
+                    let dedup = self.dedup.clone();
+                    self.spawn(async move { dedup.forget(&alert).await });
+                }
             }
         }
     }

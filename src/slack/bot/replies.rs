@@ -194,8 +194,17 @@ impl Shared {
     }
 
     /// The queue is full: say so in the alert's thread; never drop silently.
-    pub(super) async fn queue_full(self: Arc<Self>, alert: Alert, target: Target, capacity: usize) {
-        self.dedup.forget(&alert).await;
+    pub(super) async fn queue_full(
+        self: Arc<Self>,
+        alert: Alert,
+        target: Target,
+        capacity: usize,
+        forced: bool,
+    ) {
+        if !forced {
+            // Let a later delivery (or catch-up) of this alert try again.
+            self.dedup.forget(&alert).await;
+        }
         let link = match (&alert.slack.channel, &alert.slack.ts) {
             (Some(c), Some(t)) => self.permalink(c, t, None),
             _ => "<link to the alert>".to_string(),
