@@ -398,6 +398,11 @@ async fn bot_rca_command_with_permalink_text_and_bad_links() {
         told.iter().any(|t| t.contains("message timestamp")),
         "{told:?}"
     );
+    assert_eq!(
+        fake.calls("response_url_with_token"),
+        0,
+        "the bot token never goes to a response_url"
+    );
     assert!(
         told.iter().any(|t| t.contains("could not find")),
         "{told:?}"

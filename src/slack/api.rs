@@ -232,7 +232,9 @@ impl SlackApi {
         .await
     }
 
-    /// POST to a `response_url` (slash commands, interactions), with retries.
+    /// POST to a `response_url` (slash commands, interactions), with retries. The URL carries
+    /// its own authority: no token is sent with it (the bot token must never leave for a URL
+    /// taken from a payload).
     pub async fn post_response_url(
         &self,
         url: &SlackResponseUrl,
@@ -241,10 +243,17 @@ impl SlackApi {
         self.with_retries("response_url", || {
             let parsed = url.value().clone();
             async move {
-                let session = self.client.open_session(&self.token);
-                session
-                    .http_session_api
-                    .http_post_uri::<Value, Value>(parsed, body, None)
+                let span = tracing::debug_span!("Slack response_url");
+                let context = slack_morphism::SlackClientApiCallContext {
+                    rate_control_params: None,
+                    token: None,
+                    tracing_span: &span,
+                    is_sensitive_url: true,
+                };
+                self.client
+                    .http_api
+                    .connector
+                    .http_post_uri::<Value, Value>(parsed, body, context)
                     .await
             }
         })

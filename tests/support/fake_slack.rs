@@ -1793,6 +1793,14 @@ async fn response_url_route(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // A response_url needs no token; count any that arrive so tests can assert none leak.
+    if headers.contains_key(header::AUTHORIZATION) {
+        *inner
+            .lock()
+            .calls
+            .entry("response_url_with_token".to_string())
+            .or_default() += 1;
+    }
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
