@@ -593,8 +593,10 @@ async fn bot_failed_update_is_retried_then_posted_anew_never_lost() {
 async fn bot_analysis_past_its_deadline_says_so_in_the_thread() {
     let fake = FakeSlack::start_with(fast_fake()).await;
     let mut opts = Opts::default();
+    // Tools slower than the whole run (a hung backend with a generous tool timeout).
     opts.pipeline.run_deadline_secs = 1;
-    opts.reasoner = Arc::new(Slow(Duration::from_millis(1500)));
+    opts.pipeline.tool_timeout_ms = 5_000;
+    opts.signoz_delay = Some(Duration::from_millis(1500));
     let bot = start_bot(&fake, opts).await;
     let ts = ts_ago(60.0, 1);
     fake.send_event(am_alert("TooSlow api", &ts, "firing"))

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use sre_agent::agent::Engine;
 use sre_agent::alert::AlertStatus;
 use sre_agent::alert::sources::text_alert;
@@ -13,7 +14,9 @@ use sre_agent::config::{LoadedConfig, PipelineConfig};
 use sre_agent::llm::offline::OfflineReasoner;
 use sre_agent::llm::{ReasonError, ReasonFuture, ReasonInput, Reasoner};
 use sre_agent::pipeline::{Admission, Pipeline, Processed, RunError, SkipReason, SubmitError};
-use sre_agent::tools::{TOOL_NAMES, Toolbox, fixture::fixture_backends};
+use sre_agent::tools::{
+    BackendError, SignozBackend, TOOL_NAMES, Toolbox, fixture::fixture_backends,
+};
 
 /// A reasoner that holds every run for `delay` and records how many run at once.
 struct SlowReasoner {
@@ -129,9 +132,39 @@ async fn a_full_queue_refuses_visibly_and_hands_the_alert_back() {
     }
 }
 
+/// A SigNoz that hangs: answers "no data" after 3 s.
+struct HungSignoz;
+
+impl SignozBackend for HungSignoz {
+    fn query_range(
+        &self,
+        _body: serde_json::Value,
+    ) -> BoxFuture<'_, Result<Option<serde_json::Value>, BackendError>> {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            Ok(None)
+        })
+    }
+}
+
 #[tokio::test]
 async fn a_run_past_its_deadline_is_reported() {
-    let engine = engine_with(slow(3_000), |p| p.run_deadline_secs = 1).await;
+    // Tools that take longer than the whole run (a hung backend, a generous tool timeout).
+    let mut config =
+        LoadedConfig::load(Some(Path::new("agents.yaml")), TOOL_NAMES).expect("config");
+    config.config.pipeline.run_deadline_secs = 1;
+    config.config.pipeline.tool_timeout_ms = 10_000;
+    let mut backends = fixture_backends(None).expect("backends");
+    backends.signoz = Arc::new(HungSignoz);
+    let toolbox = Toolbox::start(backends).await.expect("toolbox");
+    let engine = Arc::new(
+        Engine::new(
+            Arc::new(config),
+            Arc::new(toolbox),
+            Arc::new(OfflineReasoner),
+        )
+        .expect("engine"),
+    );
     let cfg = engine.config().config.pipeline.clone();
     let pipeline = Pipeline::start(engine, &cfg);
     match pipeline
@@ -140,6 +173,27 @@ async fn a_run_past_its_deadline_is_reported() {
     {
         Processed::Ran(Err(RunError::DeadlineExceeded(1))) => {}
         other => panic!("expected a deadline error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_reasoner_slower_than_the_deadline_falls_back_instead_of_failing() {
+    let engine = engine_with(slow(5_000), |p| p.run_deadline_secs = 1).await;
+    let cfg = engine.config().config.pipeline.clone();
+    let pipeline = Pipeline::start(engine, &cfg);
+    match pipeline
+        .process(text_alert("MongoDB slow queries on orders"), Instant::now())
+        .await
+    {
+        Processed::Ran(Ok(analysis)) => {
+            assert!(
+                analysis.rca.reasoner.starts_with("offline (fallback:"),
+                "{}",
+                analysis.rca.reasoner
+            );
+            assert!(!analysis.rca.root_cause.is_empty());
+        }
+        other => panic!("expected the offline fallback, got {other:?}"),
     }
 }
 

@@ -14,7 +14,7 @@ use crate::alert::Alert;
 use crate::config::{LoadedConfig, glob_match};
 use crate::evidence::{Evidence, ToolCall, ToolOutcome, ToolOutput};
 use crate::llm::offline::OfflineReasoner;
-use crate::llm::{ReasonInput, Reasoner};
+use crate::llm::{ReasonError, ReasonInput, Reasoner};
 use crate::rca::Rca;
 use crate::router::{Route, Router, RouterError};
 use crate::slack::blocks::{ReplyContext, render_blocks, render_text};
@@ -154,7 +154,18 @@ impl Engine {
             prompt: &prompt,
             evidence: &evidence,
         };
-        let rca = match self.reasoner.reason(input).await {
+        // The reasoner gets what is left of the run deadline, minus a margin for the fallback,
+        // so a slow model ends in the offline analysis rather than in no analysis at all.
+        let deadline = self.run_deadline();
+        let margin = (deadline / 10).min(Duration::from_secs(2));
+        let budget = deadline
+            .saturating_sub(received.elapsed())
+            .saturating_sub(margin);
+        let answer = match tokio::time::timeout(budget, self.reasoner.reason(input)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(ReasonError::Timeout),
+        };
+        let rca = match answer {
             Ok(rca) => rca,
             Err(err) => {
                 tracing::warn!(error = %err, reasoner = %self.reasoner.name(), "reasoner failed; using the offline analyzer");

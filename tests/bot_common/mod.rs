@@ -36,6 +36,19 @@ pub const T: Duration = Duration::from_secs(15);
 /// Tool backends with no data anywhere: runs are fast and deterministic.
 pub struct Empty;
 
+/// A SigNoz that answers "no data" after `0` (to push a run past its deadline).
+pub struct SlowSignoz(pub Duration);
+
+impl SignozBackend for SlowSignoz {
+    fn query_range(&self, _b: Value) -> BoxFuture<'_, Result<Option<Value>, BackendError>> {
+        let delay = self.0;
+        Box::pin(async move {
+            tokio::time::sleep(delay).await;
+            Ok(None)
+        })
+    }
+}
+
 impl SignozBackend for Empty {
     fn query_range(&self, _b: Value) -> BoxFuture<'_, Result<Option<Value>, BackendError>> {
         Box::pin(async { Ok(None) })
@@ -148,6 +161,8 @@ pub struct Opts {
     pub reasoner: Arc<dyn Reasoner>,
     /// Runtime for the analyses (as `sre-agent run` does); `None`: the test's own runtime.
     pub analysis: Option<tokio::runtime::Handle>,
+    /// Make every SigNoz query take this long.
+    pub signoz_delay: Option<Duration>,
 }
 
 impl Default for Opts {
@@ -178,6 +193,7 @@ impl Default for Opts {
             connections: 1,
             reasoner: Arc::new(OfflineReasoner),
             analysis: None,
+            signoz_delay: None,
         }
     }
 }
@@ -198,8 +214,12 @@ pub async fn start_bot(fake: &FakeSlack, opts: Opts) -> BotHandle {
     loaded.config.pipeline = opts.pipeline.clone();
     loaded.config.slack = opts.slack.clone();
     let e: Arc<Empty> = Arc::new(Empty);
+    let signoz: Arc<dyn SignozBackend> = match opts.signoz_delay {
+        Some(d) => Arc::new(SlowSignoz(d)),
+        None => e.clone(),
+    };
     let backends = Backends {
-        signoz: e.clone(),
+        signoz,
         kube: e.clone(),
         slack: e.clone(),
         network: e,
