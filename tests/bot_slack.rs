@@ -664,6 +664,21 @@ async fn bot_catches_up_on_unanswered_alerts_after_restart() {
         assert_eq!(bot_replies(&fake, ts).len(), 1, "untouched {ts}");
         assert!(!bot_replies(&fake, ts)[0].edited);
     }
+    // An alert answered before the restart still gets its resolved note.
+    fake.send_event(am_alert("Answered0 api", &ts_ago(10.0, 40), "resolved"))
+        .await;
+    let first = answered[0].clone();
+    assert!(
+        fake.wait_until(T, || bot_replies(&fake, &first).len() == 2)
+            .await,
+        "resolved note in the thread analysed before the restart"
+    );
+    let note = bot_replies(&fake, &first)[1]
+        .text
+        .clone()
+        .unwrap_or_default();
+    assert!(note.contains("Resolved after"), "{note}");
+    assert_eq!(rca_updates(&fake.posted()).len(), 5, "no new RCA");
     bot.shutdown(Duration::from_secs(5)).await;
 }
 

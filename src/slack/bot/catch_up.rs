@@ -78,13 +78,15 @@ impl Shared {
                 let Some(ts) = msg.get("ts").and_then(Value::as_str).map(str::to_string) else {
                     continue;
                 };
-                if self.answered(&channel, &ts, &msg).await {
-                    continue;
-                }
+                let answered = self.answered(&channel, &ts, &msg).await;
                 let Some(alert) = self.parse(&msg, None) else {
                     continue;
                 };
                 if alert.status != AlertStatus::Firing {
+                    continue;
+                }
+                if answered {
+                    self.restore(alert, &channel, &ts).await;
                     continue;
                 }
                 found += 1;
@@ -92,6 +94,28 @@ impl Shared {
             }
         }
         tracing::info!(alerts = found, minutes, "catch-up done");
+    }
+
+    /// An alert this bot answered before the restart: remember its analysis again, so that its
+    /// resolved message gets the note and a re-fire within the window links to it.
+    pub(super) async fn restore(&self, alert: Alert, channel: &str, ts: &str) {
+        if self.records.contains_key(&alert.fingerprint) {
+            return;
+        }
+        // Marks the message and the fingerprint as seen, as the first delivery did.
+        let _ = self.dedup.check(&alert).await;
+        let agent = match self.pipeline.read() {
+            Ok(guard) => guard
+                .as_ref()
+                .map(|p| p.engine().route(&alert).agent)
+                .unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        let target = Target::Thread {
+            channel: channel.to_string(),
+            ts: ts.to_string(),
+        };
+        self.remember(&alert, &target, None, &agent).await;
     }
 
     /// Channels the bot is a member of (`conversations.list`), for catch-up without an allow list.
