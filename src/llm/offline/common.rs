@@ -104,6 +104,18 @@ impl Finding {
             event: event.into(),
         });
     }
+    /// Cite matching log lines: "N log lines like …" as evidence, and the first one on the
+    /// timeline as "first <what>: …".
+    pub fn cite_logs(&mut self, count: usize, first: &LogLine<'_>, what: &str) {
+        self.for_(format!(
+            "{count} log lines like \"{}\"",
+            quote(&first.rec.body, 120)
+        ));
+        self.at_opt(
+            first.ts,
+            format!("first {what}: {}", quote(&first.rec.body, 90)),
+        );
+    }
     pub fn at_opt(&mut self, at: Option<DateTime<Utc>>, event: impl Into<String>) {
         if let Some(at) = at {
             self.at(at, event);

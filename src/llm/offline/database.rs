@@ -827,15 +827,7 @@ fn replication_lag(ctx: &Ctx<'_>) -> Option<Finding> {
             let member = word_after(&l.lower, "served by")
                 .map(|m| format!(" ({})", m.split('.').next().unwrap_or(&m)))
                 .unwrap_or_default();
-            f.for_(format!(
-                "{} log lines like \"{}\"",
-                stale.len(),
-                quote(&l.rec.body, 140)
-            ));
-            f.at_opt(
-                l.ts,
-                format!("first stale read: {}", quote(&l.rec.body, 90)),
-            );
+            f.cite_logs(stale.len(), l, "stale read");
             f.root_cause = format!(
                 "Secondary{member} replication lag: reads of {} with readPreference secondaryPreferred return stale data (\"{}\"), so the secondary is behind the primary.",
                 ctx.service,
@@ -1009,15 +1001,7 @@ fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
         .find(|l| !l.rec.body.trim_start().starts_with('{'))
         .or(logs.first());
     if let Some(l) = app_log {
-        f.for_(format!(
-            "{} log lines like \"{}\"",
-            logs.len(),
-            quote(&l.rec.body, 120)
-        ));
-        f.at_opt(
-            l.ts,
-            format!("first auth failure: {}", quote(&l.rec.body, 80)),
-        );
+        f.cite_logs(logs.len(), l, "auth failure");
         since = since.or(l.ts);
         what.push(format!("logs: \"{}\"", quote(&l.rec.body, 100)));
     }
@@ -1234,15 +1218,7 @@ fn db_network(ctx: &Ctx<'_>) -> Option<Finding> {
         format!("{} cannot reach MongoDB", ctx.service),
     );
     let l = logs[0];
-    f.for_(format!(
-        "{} log lines like \"{}\"",
-        logs.len(),
-        quote(&l.rec.body, 120)
-    ));
-    f.at_opt(
-        l.ts,
-        format!("first connection failure: {}", quote(&l.rec.body, 80)),
-    );
+    f.cite_logs(logs.len(), l, "connection failure");
     f.root_cause = format!(
         "{} cannot reach MongoDB: connections fail (\"{}\"), so requests fail before any query runs.",
         ctx.service,

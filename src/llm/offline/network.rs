@@ -386,15 +386,7 @@ fn tls_chain(ctx: &Ctx<'_>) -> Option<Finding> {
     }
     if let Some(l) = logs.first() {
         score += if cert_err.is_some() { 0.1 } else { 0.65 };
-        f.for_(format!(
-            "{} log lines like \"{}\"",
-            logs.len(),
-            quote(&l.rec.body, 120)
-        ));
-        f.at_opt(
-            l.ts,
-            format!("first verification error: {}", quote(&l.rec.body, 100)),
-        );
+        f.cite_logs(logs.len(), l, "verification error");
     }
     let mut parts = Vec::new();
     if let Some((s, (at, _))) = spike {
@@ -598,15 +590,7 @@ fn dns_failure(ctx: &Ctx<'_>) -> Option<Finding> {
     }
     if let Some(l) = logs.first() {
         score += if failed.is_some() { 0.05 } else { 0.75 };
-        f.for_(format!(
-            "{} log lines like \"{}\"",
-            logs.len(),
-            quote(&l.rec.body, 120)
-        ));
-        f.at_opt(
-            l.ts,
-            format!("first DNS error: {}", quote(&l.rec.body, 100)),
-        );
+        f.cite_logs(logs.len(), l, "DNS error");
     }
     if let Some(s) = ctx.series("dns_lookup_errors")
         && let Some((at, _)) = s.change_point(3.0, 1.0)
