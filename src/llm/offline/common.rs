@@ -116,6 +116,15 @@ impl Finding {
             format!("first {what}: {}", quote(&first.rec.body, 90)),
         );
     }
+    /// Cite a Kubernetes event: "<label> (N×): message" as evidence, and `timeline` at its time.
+    pub fn cite_event(&mut self, label: &str, e: &KubeEvent, timeline: String) {
+        self.for_(format!(
+            "{label} ({}×): {}",
+            e.count.max(1),
+            quote(&e.message, 120)
+        ));
+        self.at_opt(e.timestamp, timeline);
+    }
     pub fn at_opt(&mut self, at: Option<DateTime<Utc>>, event: impl Into<String>) {
         if let Some(at) = at {
             self.at(at, event);

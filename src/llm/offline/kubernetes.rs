@@ -225,14 +225,9 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
     }
     if let Some(e) = backoff.first() {
         score += 0.03;
-        f.for_(format!(
-            "{} ({}×): {}",
-            e.reason,
-            e.count.max(1),
-            quote(&e.message, 100)
-        ));
-        f.at_opt(
-            e.timestamp,
+        f.cite_event(
+            &e.reason,
+            e,
             format!("kubelet backs off restarting {}", e.object),
         );
     }
@@ -706,14 +701,9 @@ fn rollout_stuck(ctx: &Ctx<'_>) -> Option<Finding> {
     }
     if let Some(e) = readiness.first() {
         score += 0.35;
-        f.for_(format!(
-            "{} ({}×): {}",
-            e.object,
-            e.count.max(1),
-            quote(&e.message, 120)
-        ));
-        f.at_opt(
-            e.timestamp,
+        f.cite_event(
+            &e.object,
+            e,
             format!("readiness probe failing on {}", e.object),
         );
     } else {

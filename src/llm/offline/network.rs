@@ -809,14 +809,9 @@ fn no_ready_endpoints(ctx: &Ctx<'_>) -> Option<Finding> {
     let probe = mine.first().or(readiness.first()).copied();
     if let Some(e) = probe {
         score += 0.1;
-        f.for_(format!(
-            "{} ({}×): {}",
-            e.object,
-            e.count.max(1),
-            quote(&e.message, 120)
-        ));
-        f.at_opt(
-            e.timestamp,
+        f.cite_event(
+            &e.object,
+            e,
             format!("readiness probe failing: {}", e.object),
         );
     }
