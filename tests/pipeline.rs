@@ -40,6 +40,56 @@ impl Reasoner for SlowReasoner {
     }
 }
 
+/// Records the prompt it was given; `wants` says whether it asks for one.
+struct PromptSpy {
+    wants: bool,
+    seen: std::sync::Mutex<Vec<String>>,
+}
+
+impl Reasoner for PromptSpy {
+    fn name(&self) -> String {
+        "spy".into()
+    }
+    fn wants_prompt(&self) -> bool {
+        self.wants
+    }
+    fn reason<'a>(&'a self, input: ReasonInput<'a>) -> ReasonFuture<'a> {
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.push(input.prompt.to_string());
+        }
+        OfflineReasoner.reason(input)
+    }
+}
+
+#[tokio::test]
+async fn the_prompt_is_built_only_for_reasoners_that_read_it() {
+    for wants in [true, false] {
+        let spy = Arc::new(PromptSpy {
+            wants,
+            seen: std::sync::Mutex::new(Vec::new()),
+        });
+        let engine = engine_with(spy.clone(), |_| {}).await;
+        let alert = text_alert("Database connection pool exhausted for user-service");
+        engine.analyze(&alert, Instant::now()).await;
+        let seen = spy.seen.lock().expect("lock").clone();
+        assert_eq!(seen.len(), 1);
+        if wants {
+            assert!(
+                seen[0].contains("Database connection pool exhausted"),
+                "{}",
+                seen[0]
+            );
+            assert!(
+                seen[0].contains("\"tool\": \"query_metrics\""),
+                "evidence JSON in the prompt"
+            );
+            assert!(!seen[0].contains("{evidence}"));
+        } else {
+            assert!(seen[0].is_empty());
+        }
+    }
+}
+
 /// A reasoner that always fails, to exercise the offline fallback.
 struct BrokenReasoner;
 

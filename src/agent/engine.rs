@@ -146,7 +146,12 @@ impl Engine {
             .get(&agent.name)
             .map(String::as_str)
             .unwrap_or_default();
-        let prompt = render_prompt(template, alert, &evidence);
+        // Built only for a reasoner that reads it; the offline fallback never does.
+        let prompt = if self.reasoner.wants_prompt() {
+            render_prompt(template, alert, &evidence)
+        } else {
+            String::new()
+        };
         let input = ReasonInput {
             alert,
             route: &route,

@@ -21,7 +21,8 @@ pub struct ReasonInput<'a> {
     pub alert: &'a Alert,
     pub route: &'a Route,
     pub agent: &'a AgentSpec,
-    /// The agent's prompt file, rendered for this alert.
+    /// The agent's prompt file, rendered for this alert (empty when the reasoner said it does
+    /// not want it).
     pub prompt: &'a str,
     pub evidence: &'a Evidence,
 }
@@ -43,5 +44,10 @@ pub type ReasonFuture<'a> = Pin<Box<dyn Future<Output = Result<Rca, ReasonError>
 pub trait Reasoner: Send + Sync {
     /// Short name shown in the reply footer (`offline`, `llm:gpt-4o`).
     fn name(&self) -> String;
+    /// Whether this reasoner reads the rendered prompt. The prompt embeds all the evidence as
+    /// JSON, so the engine skips building it for reasoners that work on the typed evidence.
+    fn wants_prompt(&self) -> bool {
+        true
+    }
     fn reason<'a>(&'a self, input: ReasonInput<'a>) -> ReasonFuture<'a>;
 }

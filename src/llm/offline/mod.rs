@@ -41,6 +41,9 @@ impl Reasoner for OfflineReasoner {
     fn name(&self) -> String {
         "offline".into()
     }
+    fn wants_prompt(&self) -> bool {
+        false
+    }
     fn reason<'a>(&'a self, input: ReasonInput<'a>) -> ReasonFuture<'a> {
         Box::pin(async move { Ok(analyze(input.alert, &input.route.agent, input.evidence)) })
     }
