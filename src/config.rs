@@ -48,6 +48,9 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     #[serde(default)]
     pub slack: SlackConfig,
+    /// Where the live tools read from (`backends:`); see [`crate::tools::live`].
+    #[serde(default)]
+    pub backends: crate::tools::live::BackendsConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -254,13 +257,16 @@ impl LoadedConfig {
     }
 }
 
-/// `SRE_AGENT_PIPELINE__*` and `SRE_AGENT_SLACK__*` only: other `SRE_AGENT_*` variables
-/// (`SRE_AGENT_CONFIG`, `SRE_AGENT_LOG_FORMAT`, …) are the CLI's and must not reach the config.
+/// `SRE_AGENT_PIPELINE__*`, `SRE_AGENT_SLACK__*` and `SRE_AGENT_BACKENDS__*` only: other
+/// `SRE_AGENT_*` variables (`SRE_AGENT_CONFIG`, `SRE_AGENT_LOG_FORMAT`, …) are the CLI's and must
+/// not reach the config.
 fn tunables_from_env() -> Env {
     Env::prefixed("SRE_AGENT_")
         .filter(|key| {
             let key = key.as_str().to_ascii_lowercase();
-            key.starts_with("pipeline__") || key.starts_with("slack__")
+            key.starts_with("pipeline__")
+                || key.starts_with("slack__")
+                || key.starts_with("backends__")
         })
         .split("__")
 }

@@ -20,6 +20,24 @@ pub enum BackendError {
     Request(String),
     #[error("response could not be decoded: {0}")]
     Decode(String),
+    /// RBAC refused the call: an evidence gap, never a failed run.
+    #[error("forbidden: the service account may not {verb} {resource} in {}", namespace_phrase(.namespace))]
+    Forbidden {
+        verb: String,
+        resource: String,
+        /// `None` for cluster-scoped resources (nodes).
+        namespace: Option<String>,
+    },
+    /// A safety rule refused the call before anything was sent (e.g. a link-local address).
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+fn namespace_phrase(namespace: &Option<String>) -> String {
+    match namespace {
+        Some(ns) => format!("namespace {ns}"),
+        None => "the cluster scope".to_string(),
+    }
 }
 
 /// SigNoz's query API. `None` means the source has nothing for this query.
@@ -97,11 +115,33 @@ pub trait NetworkBackend: Send + Sync {
     ) -> BoxFuture<'_, Result<Option<DnsResult>, BackendError>>;
 }
 
-/// One backend per tool server.
+/// Where one data source's answers come from, for the RCA footer and `config check --probe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceMode {
+    /// Recorded fixture files (replay, eval, tests).
+    Fixture,
+    /// The real system.
+    Live,
+    /// Not configured or not reachable; its tools answer "no data" saying why.
+    Unavailable,
+}
+
+/// One data source (`signoz`, `kubernetes`, `slack`, `network`) and where it reads from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SourceStatus {
+    pub source: String,
+    pub mode: SourceMode,
+    /// Why it is unavailable, or what it reads (e.g. `in-cluster`), for people.
+    pub detail: String,
+}
+
+/// One backend per tool server, and where each reads from.
 #[derive(Clone)]
 pub struct Backends {
     pub signoz: Arc<dyn SignozBackend>,
     pub kube: Arc<dyn KubeBackend>,
     pub slack: Arc<dyn SlackBackend>,
     pub network: Arc<dyn NetworkBackend>,
+    pub sources: Vec<SourceStatus>,
 }

@@ -28,7 +28,8 @@ use serde_json::{Value, json};
 
 use crate::evidence::{CertInfo, DnsResult};
 use crate::tools::{
-    BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend,
+    BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend, SourceMode,
+    SourceStatus,
 };
 
 /// Backends serving the files of a scenario directory (`None`: no data anywhere).
@@ -250,11 +251,20 @@ impl FixtureStore {
 
     /// The four backends, all served by this store.
     pub fn backends(self: Arc<Self>) -> Backends {
+        let sources = ["signoz", "kubernetes", "slack", "network"]
+            .into_iter()
+            .map(|source| SourceStatus {
+                source: source.to_string(),
+                mode: SourceMode::Fixture,
+                detail: "recorded fixtures".to_string(),
+            })
+            .collect();
         Backends {
             signoz: self.clone(),
             kube: self.clone(),
             slack: self.clone(),
             network: self,
+            sources,
         }
     }
 

@@ -3,12 +3,13 @@
 //! Each data source is an `rmcp` server (`signoz`, `kubernetes`, `slack`, `network`) that decodes
 //! its backend's real API responses into [`crate::evidence::Observation`]s. The [`Toolbox`] starts
 //! every server on an in-memory duplex transport, connects an rmcp client to each, and routes a
-//! call by tool name. Backends are traits with a fixture implementation ([`fixture`]) and, in a
-//! later issue, live ones beside it.
+//! call by tool name. Backends are traits with a fixture implementation ([`fixture`]) and live
+//! ones ([`live`]) beside it.
 
 pub mod backend;
 pub mod fixture;
 pub mod kubernetes;
+pub mod live;
 pub mod network;
 pub mod signoz;
 pub mod slack;
@@ -16,7 +17,8 @@ mod toolbox;
 pub mod wire;
 
 pub use backend::{
-    BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend,
+    BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend, SourceMode,
+    SourceStatus,
 };
 pub use toolbox::{ToolDescriptor, Toolbox};
 

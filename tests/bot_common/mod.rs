@@ -223,6 +223,7 @@ pub async fn start_bot(fake: &FakeSlack, opts: Opts) -> BotHandle {
         kube: e.clone(),
         slack: e.clone(),
         network: e,
+        sources: Vec::new(),
     };
     let toolbox = Toolbox::start(backends).await.expect("toolbox");
     let engine =
