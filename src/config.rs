@@ -51,6 +51,9 @@ pub struct Config {
     /// Where the live tools read from (`backends:`); see [`crate::tools::live`].
     #[serde(default)]
     pub backends: crate::tools::live::BackendsConfig,
+    /// External MCP servers whose tools join the toolbox under their prefix.
+    #[serde(default)]
+    pub mcp_servers: Vec<crate::tools::external::McpServerSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -333,16 +336,28 @@ pub fn validate(config: &Config, known_tools: &[&str]) -> Vec<String> {
                 ));
             }
         }
+        // A tool of an external server is known by its prefix only until the server starts.
+        let external = |name: &str| {
+            config
+                .mcp_servers
+                .iter()
+                .any(|s| name.starts_with(&s.prefix) && name.len() > s.prefix.len())
+        };
         for pattern in &agent.tools {
-            if !known_tools.iter().any(|t| glob_match(pattern, t)) {
+            if !known_tools.iter().any(|t| glob_match(pattern, t)) && !external(pattern) {
                 problems.push(format!(
-                    "{who}: unknown tool `{pattern}` (known: {})",
-                    known_tools.join(", ")
+                    "{who}: unknown tool `{pattern}` (known: {}{})",
+                    known_tools.join(", "),
+                    config
+                        .mcp_servers
+                        .iter()
+                        .map(|s| format!(", {}*", s.prefix))
+                        .collect::<String>()
                 ));
             }
         }
         for call in &agent.collect {
-            if !known_tools.contains(&call.tool.as_str()) {
+            if !known_tools.contains(&call.tool.as_str()) && !external(&call.tool) {
                 problems.push(format!("{who}: collect calls unknown tool `{}`", call.tool));
             } else if !agent.tools.iter().any(|p| glob_match(p, &call.tool)) {
                 problems.push(format!(
@@ -391,6 +406,18 @@ pub fn validate(config: &Config, known_tools: &[&str]) -> Vec<String> {
         problems.push(
             "pipeline.tool_timeout_ms must be shorter than pipeline.run_deadline_secs".into(),
         );
+    }
+    let mut server_names = BTreeSet::new();
+    for server in &config.mcp_servers {
+        if !server_names.insert(server.name.as_str()) {
+            problems.push(format!("mcp server `{}` is defined twice", server.name));
+        }
+        if known_tools.iter().any(|t| t.starts_with(&server.prefix)) {
+            problems.push(format!(
+                "mcp server `{}`: prefix `{}` would shadow embedded tools; pick another",
+                server.name, server.prefix
+            ));
+        }
     }
     if config.slack.catch_up_minutes > MAX_WINDOW_SECS / 60 {
         problems.push("slack.catch_up_minutes must be at most 30 days".into());
@@ -498,6 +525,35 @@ agents:
         let err = LoadedConfig::from_yaml_str(yaml, ConfigOrigin::Embedded, TOOL_NAMES)
             .expect_err("unknown field");
         assert!(err.to_string().contains("surprise"), "{err}");
+    }
+
+    #[test]
+    fn external_tools_are_known_by_their_prefix() {
+        let yaml = r#"
+default_agent: a
+mcp_servers:
+  - {name: k8s, command: sre-agent, args: [mcp, kubernetes]}
+  - {name: query, command: x}
+  - {name: k8s, url: "http://127.0.0.1:1/mcp"}
+agents:
+  - name: a
+    description: a
+    prompt: prompts/network.md
+    tools: [get_events, k8s_*, other_*]
+    collect: [{tool: k8s_get_pod_status, args: {namespace: prod}}]
+"#;
+        let err = LoadedConfig::from_yaml_str(yaml, ConfigOrigin::Embedded, TOOL_NAMES)
+            .expect_err("invalid");
+        let msg = err.to_string();
+        assert!(msg.contains("unknown tool `other_*`"), "{msg}");
+        assert!(
+            msg.contains("k8s_*"),
+            "the known prefixes are listed: {msg}"
+        );
+        assert!(!msg.contains("`k8s_*`"), "k8s_* is known: {msg}");
+        assert!(!msg.contains("k8s_get_pod_status"), "{msg}");
+        assert!(msg.contains("mcp server `k8s` is defined twice"), "{msg}");
+        assert!(msg.contains("prefix `query_` would shadow"), "{msg}");
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub struct ToolOutput {
     pub call: ToolCall,
     pub outcome: ToolOutcome,
     pub elapsed_ms: f64,
+    /// What was cut to keep the result within its byte budget, when anything was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<String>,
 }
 
 /// A tool either found something, found nothing, or could not answer. None of these stops a run.

@@ -1,4 +1,5 @@
-//! The `sre-agent` command line: `run` (the Slack bot), `replay`, `eval` and `config check`.
+//! The `sre-agent` command line: `run` (the Slack bot), `replay`, `eval`, `mcp` and
+//! `config check`.
 //!
 //! Thin on purpose: it parses arguments, loads the configuration, builds the engine and prints.
 //! Everything it runs lives in the library, so the tests drive the same code.
@@ -16,7 +17,9 @@ use sre_agent::llm::offline::OfflineReasoner;
 use sre_agent::pipeline::Pipeline;
 use sre_agent::scenario::{self, Scenario};
 use sre_agent::slack::{Bot, BotConfig};
-use sre_agent::tools::{TOOL_NAMES, Toolbox, fixture::fixture_backends};
+use sre_agent::tools::live::{self, LiveSources};
+use sre_agent::tools::stdio::{self, Toolset};
+use sre_agent::tools::{ExternalServers, TOOL_NAMES, Toolbox, fixture::fixture_backends};
 
 #[derive(Parser)]
 #[command(
@@ -50,6 +53,19 @@ enum Command {
         /// Print one JSON object per target instead of text.
         #[arg(long)]
         json: bool,
+        /// Read the live sources configured in `backends:` and the environment (SigNoz,
+        /// Kubernetes, TLS/DNS probes, Slack, external MCP servers) instead of the recorded
+        /// fixtures; the footer names which sources were live and which unavailable.
+        #[arg(long)]
+        live: bool,
+    },
+    /// Serve one embedded toolset over stdio for any MCP client.
+    Mcp {
+        /// signoz, kubernetes, network or slack.
+        toolset: Toolset,
+        /// Serve a scenario directory's recorded data instead of the live source.
+        #[arg(long)]
+        fixtures: Option<PathBuf>,
     },
     /// Replay every scenario and score routing, root causes and latency.
     Eval {
@@ -69,10 +85,16 @@ enum Command {
 #[derive(Subcommand)]
 enum ConfigCommand {
     /// Validate agents.yaml and the environment overrides; print every problem.
-    Check,
+    Check {
+        /// Also connect to each configured source and print one line each.
+        #[arg(long)]
+        probe: bool,
+    },
 }
 
 fn main() -> ExitCode {
+    // Both ring and aws-lc-rs may be compiled in; pick one before any TLS client is built.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = Cli::parse();
     // The bot logs its work at info; the one-shot commands keep stderr quiet.
     let level = match cli.command {
@@ -129,11 +151,41 @@ async fn run(cli: Cli, analysis: Option<tokio::runtime::Handle>) -> anyhow::Resu
     match cli.command {
         Command::Run { connections } => run_bot(config, connections, analysis).await,
         Command::Config {
-            command: ConfigCommand::Check,
-        } => Ok(config_check(config)),
-        Command::Replay { targets, json } => {
-            let engine = engine(config?).await?;
-            replay(&engine, &targets, json).await
+            command: ConfigCommand::Check { probe },
+        } => Ok(config_check(config, probe).await),
+        Command::Replay {
+            targets,
+            json,
+            live,
+        } => {
+            let config = config?;
+            if live {
+                let toolbox = live_toolbox(&config, None).await?;
+                let engine = Engine::new(
+                    Arc::new(config),
+                    Arc::new(toolbox),
+                    Arc::new(OfflineReasoner),
+                )?;
+                replay_live(engine, &targets, json).await
+            } else {
+                let engine = engine(config).await?;
+                replay(&engine, &targets, json).await
+            }
+        }
+        Command::Mcp { toolset, fixtures } => {
+            let backends = match fixtures {
+                Some(dir) => fixture_backends(Some(&dir))?,
+                None => {
+                    let config = config?;
+                    let http = live::http_client()?;
+                    let lookup = |k: &str| std::env::var(k).ok();
+                    LiveSources::connect(&config.config.backends, &lookup, &http, None)
+                        .await
+                        .backends()
+                }
+            };
+            stdio::serve_stdio(toolset, backends).await?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Eval { dir, json } => {
             let engine = engine(config?).await?;
@@ -160,8 +212,6 @@ async fn run_bot(
     connections: u32,
     analysis: Option<tokio::runtime::Handle>,
 ) -> anyhow::Result<ExitCode> {
-    // Both ring and aws-lc-rs may be compiled in; pick one before any TLS connection.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     // Tokens first: the most common mistake, and nothing else is worth doing without them.
     let mut bot_cfg = match BotConfig::from_lookup(|k| std::env::var(k).ok(), Default::default()) {
         Ok(c) => c,
@@ -181,14 +231,23 @@ async fn run_bot(
     bot_cfg.slack = slack_cfg.clone();
     bot_cfg.max_connections = connections.clamp(1, 10);
     let grace = std::time::Duration::from_secs(slack_cfg.shutdown_grace_secs);
-    let engine = Arc::new(engine(config).await?);
+    let api = Bot::web_api(&bot_cfg).context("cannot build the Slack client")?;
+    let toolbox = live_toolbox(&config, Some(api.clone())).await?;
+    for source in toolbox.sources() {
+        tracing::info!(source = %source.source, mode = ?source.mode, detail = %source.detail, "evidence source");
+    }
+    let engine = Arc::new(Engine::new(
+        Arc::new(config),
+        Arc::new(toolbox),
+        Arc::new(OfflineReasoner),
+    )?);
     let pipeline = match analysis {
         Some(handle) => {
             Pipeline::start_on(engine.clone(), &engine.config().config.pipeline, handle)
         }
         None => Pipeline::start(engine.clone(), &engine.config().config.pipeline),
     };
-    let bot = Bot::start(bot_cfg, pipeline)
+    let bot = Bot::start_with_api(bot_cfg, pipeline, api)
         .await
         .context("cannot start the Slack bot")?;
     let bind = std::net::SocketAddr::from(([0, 0, 0, 0], slack_cfg.metrics_port));
@@ -229,7 +288,77 @@ async fn wait_for_signal() {
     }
 }
 
-fn config_check(config: Result<LoadedConfig, sre_agent::config::ConfigError>) -> ExitCode {
+/// The toolbox over the live sources and the external MCP servers of `config`.
+async fn live_toolbox(
+    config: &LoadedConfig,
+    slack: Option<Arc<sre_agent::slack::api::SlackApi>>,
+) -> anyhow::Result<Toolbox> {
+    let http = live::http_client()?;
+    let lookup = |k: &str| std::env::var(k).ok();
+    let sources = LiveSources::connect(&config.config.backends, &lookup, &http, slack).await;
+    let toolbox = Toolbox::start_with(
+        sources.backends(),
+        Some(ExternalServers {
+            specs: &config.config.mcp_servers,
+            lookup: &lookup,
+            http: &http,
+        }),
+    )
+    .await?;
+    Ok(toolbox)
+}
+
+async fn config_check(
+    config: Result<LoadedConfig, sre_agent::config::ConfigError>,
+    probe: bool,
+) -> ExitCode {
+    let code = print_config(&config);
+    let (true, Ok(loaded)) = (probe, config) else {
+        return code;
+    };
+    let http = match live::http_client() {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let lookup = |k: &str| std::env::var(k).ok();
+    let slack = BotConfig::from_lookup(lookup, Default::default())
+        .ok()
+        .and_then(|cfg| Bot::web_api(&cfg).ok());
+    let sources = LiveSources::connect(&loaded.config.backends, &lookup, &http, slack).await;
+    for line in sources.probe().await {
+        println!("{line}");
+    }
+    if !loaded.config.mcp_servers.is_empty() {
+        match Toolbox::start_with(
+            fixture_backends(None).unwrap_or_else(|_| sources.backends()),
+            Some(ExternalServers {
+                specs: &loaded.config.mcp_servers,
+                lookup: &lookup,
+                http: &http,
+            }),
+        )
+        .await
+        {
+            Ok(toolbox) => {
+                for s in toolbox
+                    .sources()
+                    .iter()
+                    .filter(|s| s.source.starts_with("mcp:"))
+                {
+                    println!("{}: {:?} ({})", s.source, s.mode, s.detail);
+                }
+                toolbox.shutdown().await;
+            }
+            Err(e) => println!("mcp servers: FAILED: {e}"),
+        }
+    }
+    code
+}
+
+fn print_config(config: &Result<LoadedConfig, sre_agent::config::ConfigError>) -> ExitCode {
     match config {
         Ok(loaded) => {
             let from = match &loaded.origin {
@@ -270,6 +399,53 @@ async fn engine(config: LoadedConfig) -> anyhow::Result<Engine> {
     )?)
 }
 
+/// `replay --live`: every target through one pipeline whose tools read the live sources.
+async fn replay_live(engine: Engine, targets: &[String], json: bool) -> anyhow::Result<ExitCode> {
+    let engine = Arc::new(engine);
+    let pipeline = Pipeline::start(engine.clone(), &engine.config().config.pipeline);
+    for target in targets {
+        let scenario = Scenario::from_target(target)?;
+        let intake = scenario
+            .intake()
+            .with_context(|| format!("cannot read {}", scenario.name))?;
+        let out = scenario::replay_intake(&pipeline, intake, std::time::Instant::now()).await;
+        print_replay(&out, &scenario.name, targets.len() > 1, json)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Print one replay; a closed stdout (`| head`) ends the output quietly instead of panicking.
+fn print_replay(
+    out: &scenario::ReplayOutput,
+    name: &str,
+    several: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut text = String::new();
+    if json {
+        text.push_str(&serde_json::to_string(out)?);
+    } else {
+        if several {
+            text.push_str(&format!("── {name} ──\n"));
+        }
+        text.push_str(&out.terminal_text());
+        if let Some(route) = &out.route {
+            text.push_str(&format!(
+                "\n\n(route: {} · score {} · {})",
+                route.agent,
+                route.score,
+                route.why.join("; ")
+            ));
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 async fn replay(engine: &Engine, targets: &[String], json: bool) -> anyhow::Result<ExitCode> {
     // One pipeline for all targets so that repeats are seen as duplicates; each target's tools
     // serve its own fixture data.
@@ -288,22 +464,7 @@ async fn replay(engine: &Engine, targets: &[String], json: bool) -> anyhow::Resu
         };
         // The clock starts when the alert "arrives": after the tools are up, as in the bot.
         let out = scenario::replay_intake(&pipeline, intake, std::time::Instant::now()).await;
-        if json {
-            println!("{}", serde_json::to_string(&out)?);
-        } else {
-            if targets.len() > 1 {
-                println!("── {} ──", scenario.name);
-            }
-            println!("{}", out.terminal_text());
-            if let Some(route) = &out.route {
-                println!(
-                    "\n(route: {} · score {} · {})",
-                    route.agent,
-                    route.score,
-                    route.why.join("; ")
-                );
-            }
-        }
+        print_replay(&out, &scenario.name, targets.len() > 1, json)?;
         shared = Some(pipeline);
     }
     Ok(ExitCode::SUCCESS)

@@ -100,6 +100,25 @@ fn read(path: &Path) -> Result<String, ScenarioError> {
 impl Scenario {
     /// Interpret a replay argument: a directory, a file, or else free text.
     pub fn from_target(target: &str) -> Result<Scenario, ScenarioError> {
+        if target == "-" {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|source| {
+                ScenarioError::Io {
+                    path: PathBuf::from("-"),
+                    source,
+                }
+            })?;
+            return Ok(Scenario {
+                name: "stdin".into(),
+                data_dir: None,
+                input: if text.trim_start().starts_with('{') {
+                    AlertInput::SlackJson(text)
+                } else {
+                    AlertInput::Text(text)
+                },
+                expect: None,
+            });
+        }
         let path = Path::new(target);
         if path.is_dir() {
             return Scenario::from_dir(path);
@@ -108,7 +127,11 @@ impl Scenario {
             let text = read(path)?;
             return Ok(Scenario {
                 name: path.display().to_string(),
-                data_dir: path.parent().map(Path::to_path_buf),
+                // A bare file name's parent is "": its data is in the current directory.
+                data_dir: Some(match path.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => PathBuf::from("."),
+                }),
                 input: AlertInput::SlackJson(text),
                 expect: None,
             });
@@ -193,6 +216,8 @@ pub struct ReplayOutput {
     pub blocks: Vec<serde_json::Value>,
     pub text: String,
     pub elapsed_ms: f64,
+    /// Where the evidence came from (the RCA footer's `Sources:` line).
+    pub sources: Vec<crate::tools::SourceStatus>,
 }
 
 /// Run one parsed input through `pipeline`.
@@ -208,6 +233,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
                 blocks: Vec::new(),
                 text: format!("Not an alert ({:?}): {}", ignored.reason, ignored.detail),
                 elapsed_ms: ms(received),
+                sources: Vec::new(),
             };
         }
         Intake::Alert(alert) => *alert,
@@ -233,6 +259,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
                 blocks: Vec::new(),
                 text,
                 elapsed_ms: ms(received),
+                sources: Vec::new(),
             }
         }
         Processed::Ran(Ok(analysis)) => ReplayOutput {
@@ -244,6 +271,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             blocks: analysis.blocks,
             text: analysis.text,
             elapsed_ms: analysis.elapsed_ms,
+            sources: analysis.sources,
         },
         Processed::Ran(Err(e)) => ReplayOutput {
             alert: Some(kept),
@@ -254,6 +282,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             blocks: Vec::new(),
             text: format!("Analysis failed: {e}"),
             elapsed_ms: ms(received),
+            sources: Vec::new(),
         },
         Processed::Refused(e) => ReplayOutput {
             alert: Some(kept),
@@ -264,6 +293,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             blocks: Vec::new(),
             text: format!("Not analysed: {e}"),
             elapsed_ms: ms(received),
+            sources: Vec::new(),
         },
     }
 }
@@ -418,6 +448,7 @@ impl ReplayOutput {
                     agent: &route.agent,
                     elapsed_ms: self.elapsed_ms.round() as u64,
                     fingerprint: Some(&alert.fingerprint),
+                    sources: &self.sources,
                 };
                 crate::slack::text::render_terminal(rca, &ctx)
             }

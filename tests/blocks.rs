@@ -119,6 +119,7 @@ fn ctx() -> ReplyContext<'static> {
         agent: "network",
         elapsed_ms: 2345,
         fingerprint: Some("3f2a9c0d5e7b1a4c"),
+        sources: &[],
     }
 }
 
@@ -129,6 +130,7 @@ fn empty_ctx() -> ReplyContext<'static> {
         agent: "",
         elapsed_ms: 0,
         fingerprint: None,
+        sources: &[],
     }
 }
 
@@ -513,6 +515,7 @@ fn button_values_without_or_with_a_huge_fingerprint() {
         &full_rca(),
         &ReplyContext {
             fingerprint: Some(&huge),
+            sources: &[],
             ..ctx()
         },
     );
@@ -709,6 +712,7 @@ fn markdown_and_slack_control_characters_are_neutralised() {
         agent: nasty,
         elapsed_ms: u64::MAX,
         fingerprint: Some(nasty),
+        sources: &[],
     };
     let blocks = check_all(&rca, &ctx);
     let rc = section_starting(&blocks, "*🎯 Root cause*").expect("root cause");
@@ -763,6 +767,7 @@ fn everything_huge_at_once() {
         agent: &title,
         elapsed_ms: 1,
         fingerprint: Some(&title),
+        sources: &[],
     };
     check_all(&rca, &ctx);
     let text = render_text(&rca, &ctx);
@@ -880,6 +885,7 @@ fn seeded_random_rcas_stay_within_limits() {
             agent: &agent,
             elapsed_ms: rng.next() % 1_000_000,
             fingerprint: Some(&fp),
+            sources: &[],
         };
         check_all(&rca, &ctx);
     }

@@ -51,6 +51,7 @@ fn data(tool: &str, obs: Value) -> ToolOutput {
             observation: serde_json::from_value(obs).expect("observation JSON"),
         },
         elapsed_ms: 1.0,
+        truncated: None,
     }
 }
 
@@ -66,6 +67,7 @@ fn nodata(tool: &str, arg: &str, reason: &str) -> ToolOutput {
             reason: reason.to_string(),
         },
         elapsed_ms: 1.0,
+        truncated: None,
     }
 }
 
@@ -1345,6 +1347,7 @@ fn odd_values_nan_unsorted_empty_series_do_not_panic() {
             },
         },
         elapsed_ms: 1.0,
+        truncated: None,
     };
     let mut outputs = vec![
         odd_metrics,
@@ -1374,6 +1377,7 @@ fn odd_values_nan_unsorted_empty_series_do_not_panic() {
             error: "backend down".into(),
         },
         elapsed_ms: 5000.0,
+        truncated: None,
     });
     outputs.push(ToolOutput {
         call: ToolCall {
@@ -1382,6 +1386,7 @@ fn odd_values_nan_unsorted_empty_series_do_not_panic() {
         },
         outcome: ToolOutcome::TimedOut { after_ms: 5000 },
         elapsed_ms: 5000.0,
+        truncated: None,
     });
     let e = evidence(outputs);
     for agent in ["network", "database", "kubernetes", "resource", "other"] {
@@ -1552,6 +1557,7 @@ fn extreme_timestamps_do_not_panic() {
         },
         outcome: ToolOutcome::Data { observation },
         elapsed_ms: 0.0,
+        truncated: None,
     };
     let points = |vals: &[(DateTime<Utc>, f64)]| {
         vals.iter()

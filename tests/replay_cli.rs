@@ -84,10 +84,18 @@ fn replay_json_has_the_documented_shape() {
             "rca",
             "route",
             "skip_reason",
+            "sources",
             "text"
         ]
     );
     assert_eq!(v["alert"]["source"], "alertmanager");
+    // A replay reads recorded fixtures for every source, and says so.
+    let sources = v["sources"].as_array().expect("sources");
+    assert_eq!(sources.len(), 4);
+    assert!(
+        sources.iter().all(|s| s["mode"] == "fixture"),
+        "{sources:?}"
+    );
     assert_eq!(v["alert"]["status"], "firing");
     assert!(v["route"]["score"].as_f64().unwrap_or(0.0) > 0.0);
     assert!(!v["route"]["why"].as_array().expect("why").is_empty());
@@ -362,4 +370,86 @@ fn the_embedded_config_is_used_outside_the_repo() {
     let v: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["route"]["agent"], "kubernetes");
     let _ = Path::new(env!("CARGO_MANIFEST_DIR"));
+}
+
+/// `replay FILE` from any directory: a bare file name (its data beside it), a relative path, an
+/// absolute path, and `-` for the event on stdin all give the same analysis.
+#[test]
+fn replay_takes_a_bare_file_name_a_path_or_stdin_from_any_directory() {
+    use std::io::Write;
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/scenarios/k8s-image-pull");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // The alert and its recorded data, copied into a fresh directory.
+    let copy = |rel: &str| {
+        let to = tmp.path().join(rel);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(scenario.join(rel), &to).expect("copy");
+    };
+    for rel in [
+        "alert.json",
+        "kubernetes/pods.json",
+        "kubernetes/events.json",
+        "kubernetes/deployments.json",
+    ] {
+        copy(rel);
+    }
+    std::fs::rename(tmp.path().join("alert.json"), tmp.path().join("am.json")).expect("rename");
+    let in_tmp = |args: &[&str]| {
+        let mut cmd = bin();
+        cmd.current_dir(tmp.path()).args(args);
+        cmd
+    };
+    let root_cause = |out: Output| -> String {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        lower(&v["rca"]["root_cause"])
+    };
+    let bare = root_cause(
+        in_tmp(&["replay", "--json", "am.json"])
+            .output()
+            .expect("run"),
+    );
+    assert!(
+        bare.contains("image"),
+        "the data beside the file was read: {bare}"
+    );
+    let relative = root_cause(
+        in_tmp(&["replay", "--json", "./am.json"])
+            .output()
+            .expect("run"),
+    );
+    let absolute = tmp.path().join("am.json");
+    let absolute = root_cause(
+        bin()
+            .args(["replay", "--json", absolute.to_str().expect("utf-8")])
+            .output()
+            .expect("run"),
+    );
+    assert_eq!(bare, relative);
+    assert_eq!(bare, absolute);
+    // stdin: the event alone, no recorded data (tools answer "no data").
+    let mut child = in_tmp(&["replay", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let event = std::fs::read(tmp.path().join("am.json")).expect("read");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&event)
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["alert"]["source"], "grafana", "parsed from stdin: {v}");
 }

@@ -18,7 +18,7 @@ use crate::llm::{ReasonError, ReasonInput, Reasoner};
 use crate::rca::Rca;
 use crate::router::{Route, Router, RouterError};
 use crate::slack::blocks::{ReplyContext, render_blocks, render_text};
-use crate::tools::Toolbox;
+use crate::tools::{SourceStatus, Toolbox};
 
 /// Everything one run produced.
 #[derive(Debug, Clone)]
@@ -30,6 +30,8 @@ pub struct Analysis {
     pub text: String,
     /// From the alert's receipt to the rendered reply.
     pub elapsed_ms: f64,
+    /// Where the evidence came from (live, fixture, unavailable), as the footer says.
+    pub sources: Vec<SourceStatus>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +117,7 @@ impl Engine {
                         reason: missing.to_string(),
                     },
                     elapsed_ms: 0.0,
+                    truncated: None,
                 })),
             })
             .collect()
@@ -183,12 +186,14 @@ impl Engine {
             }
         };
         let elapsed_ms = received.elapsed().as_secs_f64() * 1000.0;
+        let sources = self.toolbox.sources().to_vec();
         let ctx = ReplyContext {
             alert_title: &alert.title,
             service: alert.service.as_deref(),
             agent: &route.agent,
             elapsed_ms: elapsed_ms.round() as u64,
             fingerprint: Some(&alert.fingerprint),
+            sources: &sources,
         };
         let blocks = render_blocks(&rca, &ctx);
         let text = render_text(&rca, &ctx);
@@ -199,6 +204,7 @@ impl Engine {
             blocks,
             text,
             elapsed_ms,
+            sources,
         }
     }
 

@@ -184,6 +184,11 @@ impl SlackApi {
         &self.cfg
     }
 
+    /// The metrics every call counts into (shared with the bot's `/metrics`).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
     /// Wait for this channel's next posting slot.
     async fn pace(&self, channel: &str) {
         if self.cfg.pace.is_zero() {

@@ -15,7 +15,7 @@
 //! | 8 | section | `*📊 Key metrics*` with one `fields` entry per metric (omitted when empty) |
 //! | 9 | section | `*🔎 Missing evidence*` bullets (omitted when empty) |
 //! | 10 | divider | |
-//! | 11 | context | `Agent: … · Reasoner: … · Confidence: … · Response time: … s` |
+//! | 11 | context | `Agent: … · Reasoner: … · Confidence: … · Response time: … s`, then `Sources: live … · unavailable: …` when not replaying fixtures |
 //! | 12 | actions | `rca_actions`: Re-run, 👍 Helpful, 👎 Not helpful |
 //!
 //! Whatever the input, the output stays inside Slack's limits: at most 50 blocks, header ≤ 150,
@@ -40,6 +40,7 @@ use slack_morphism::prelude::{
 };
 
 use crate::rca::{Action, Hypothesis, KeyMetric, Likelihood, Rca, TimelineEntry};
+use crate::tools::{SourceMode, SourceStatus};
 
 pub use super::text::{render_terminal, render_text};
 
@@ -52,6 +53,39 @@ pub struct ReplyContext<'a> {
     pub elapsed_ms: u64,
     /// The alert's fingerprint, carried in the buttons' `value` so a click can find the run.
     pub fingerprint: Option<&'a str>,
+    /// Where the evidence came from; shown when any source is live or unavailable.
+    pub sources: &'a [SourceStatus],
+}
+
+/// `Sources: live signoz, kubernetes · unavailable: slack (SLACK_BOT_TOKEN not set)`, or `None`
+/// when every source is a recorded fixture (replays, where the footer stays as it was).
+pub fn sources_line(sources: &[SourceStatus]) -> Option<String> {
+    let named = |mode: SourceMode, with_detail: bool| -> Vec<String> {
+        sources
+            .iter()
+            .filter(|s| s.mode == mode)
+            .map(|s| {
+                if with_detail && !s.detail.is_empty() {
+                    format!("{} ({})", s.source, s.detail)
+                } else {
+                    s.source.clone()
+                }
+            })
+            .collect()
+    };
+    let live = named(SourceMode::Live, false);
+    let unavailable = named(SourceMode::Unavailable, true);
+    if live.is_empty() && unavailable.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if !live.is_empty() {
+        parts.push(format!("live {}", live.join(", ")));
+    }
+    if !unavailable.is_empty() {
+        parts.push(format!("unavailable: {}", unavailable.join(", ")));
+    }
+    Some(format!("Sources: {}", parts.join(" · ")))
 }
 
 /// Slack's limits for a message's blocks (see `reference/slack.md`).
@@ -247,10 +281,15 @@ fn footer(rca: &Rca, ctx: &ReplyContext<'_>) -> SlackBlock {
         seconds(ctx.elapsed_ms),
     );
     let text = truncate(&text, limits::CONTEXT_TEXT);
-    SlackContextBlock::new(vec![SlackContextBlockElement::MarkDown(
+    let mut elements = vec![SlackContextBlockElement::MarkDown(
         SlackBlockMarkDownText::new(text),
-    )])
-    .into()
+    )];
+    if let Some(line) = sources_line(ctx.sources) {
+        elements.push(SlackContextBlockElement::MarkDown(
+            SlackBlockMarkDownText::new(truncate(&esc(&one_line(&line)), limits::CONTEXT_TEXT)),
+        ));
+    }
+    SlackContextBlock::new(elements).into()
 }
 
 fn buttons(fingerprint: Option<&str>) -> SlackBlock {

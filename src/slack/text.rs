@@ -213,6 +213,10 @@ fn render(rca: &Rca, ctx: &ReplyContext<'_>, e: fn(&str) -> String, cap: Option<
         rca.confidence.value(),
         seconds(ctx.elapsed_ms),
     );
+    let footer = match super::blocks::sources_line(ctx.sources) {
+        Some(line) => format!("{footer}\n{}", e(&one_line(&line))),
+        None => footer,
+    };
 
     let Some(cap) = cap else {
         let mut parts: Vec<String> = sections.iter().map(|s| s.render(usize::MAX)).collect();

@@ -31,6 +31,9 @@ pub enum BackendError {
     /// A safety rule refused the call before anything was sent (e.g. a link-local address).
     #[error("refused: {0}")]
     Refused(String),
+    /// The source is not configured or could not be reached at start; says why.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
 }
 
 fn namespace_phrase(namespace: &Option<String>) -> String {

@@ -7,12 +7,15 @@
 //! ones ([`live`]) beside it.
 
 pub mod backend;
+pub mod budget;
+pub mod external;
 pub mod fixture;
 pub mod kubernetes;
 pub mod live;
 pub mod network;
 pub mod signoz;
 pub mod slack;
+pub mod stdio;
 mod toolbox;
 pub mod wire;
 
@@ -20,7 +23,7 @@ pub use backend::{
     BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend, SourceMode,
     SourceStatus,
 };
-pub use toolbox::{ToolDescriptor, Toolbox};
+pub use toolbox::{ExternalServers, ToolDescriptor, Toolbox};
 
 /// Every embedded tool, for config validation.
 pub const TOOL_NAMES: &[&str] = &[

@@ -5,8 +5,11 @@
 //! framing), lists its tools into [`ToolDescriptor`]s and keeps a tool-name → client map.
 //! [`Toolbox::call`] never fails: an unknown tool, a protocol error or an error result is
 //! `ToolOutcome::Failed`, a call over its time budget is `ToolOutcome::TimedOut`, and the answer's
-//! JSON (see [`crate::tools::wire`]) becomes `Data` or `NoData`. Dropping the toolbox cancels
-//! the clients and aborts the server tasks; [`Toolbox::shutdown`] does the same and waits.
+//! JSON (see [`crate::tools::wire`]) becomes `Data` or `NoData`, cut to the result byte budget
+//! ([`crate::tools::budget`]). External MCP servers ([`crate::tools::external`]) join through
+//! [`Toolbox::start_with`]: their tools are routed under their prefix. Dropping the toolbox
+//! cancels the clients and aborts the server tasks; [`Toolbox::shutdown`] does the same and
+//! waits.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -17,11 +20,13 @@ use rmcp::{ServerHandler, ServiceExt};
 use tokio::task::JoinHandle;
 
 use crate::evidence::{ToolCall, ToolOutcome, ToolOutput};
+use crate::tools::budget::{self, DEFAULT_RESULT_BYTES};
+use crate::tools::external::{self, ExternalError, McpServerSpec};
 use crate::tools::kubernetes::KubernetesServer;
 use crate::tools::network::NetworkServer;
 use crate::tools::signoz::SignozServer;
 use crate::tools::slack::SlackServer;
-use crate::tools::{BackendError, Backends, TOOL_NAMES, wire};
+use crate::tools::{BackendError, Backends, SourceMode, SourceStatus, TOOL_NAMES, wire};
 
 /// Bytes buffered in each direction of a server's in-memory pipe.
 const PIPE_BUFFER: usize = 256 * 1024;
@@ -38,13 +43,29 @@ pub struct ToolDescriptor {
 
 type Client = RunningService<RoleClient, ()>;
 
-/// Connected clients to every embedded tool server.
+/// Where a tool name leads: a client and the name that server knows the tool by.
+struct Route {
+    client: usize,
+    remote: String,
+}
+
+/// Connected clients to every embedded tool server (and the external ones configured).
 pub struct Toolbox {
     descriptors: Vec<ToolDescriptor>,
-    /// Tool name → index into `clients`.
-    routes: HashMap<String, usize>,
+    routes: HashMap<String, Route>,
     clients: Vec<Client>,
     servers: Vec<JoinHandle<()>>,
+    sources: Vec<SourceStatus>,
+    result_bytes: usize,
+}
+
+/// What [`Toolbox::start_with`] needs for the external MCP servers.
+pub struct ExternalServers<'a> {
+    pub specs: &'a [McpServerSpec],
+    /// Reads the environment (secrets for `env_from` and `bearer_token_env`).
+    pub lookup: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    /// The process's HTTP client, for streamable-HTTP servers.
+    pub http: &'a reqwest::Client,
 }
 
 /// Run `server` on one end of a duplex pipe and connect a client to the other.
@@ -80,13 +101,25 @@ fn rank(name: &str) -> usize {
 }
 
 impl Toolbox {
-    /// Start every tool server in-process and connect a client to each.
+    /// Start every embedded tool server in-process and connect a client to each.
     pub async fn start(backends: Backends) -> Result<Toolbox, BackendError> {
+        Self::start_with(backends, None).await
+    }
+
+    /// Start the embedded servers and connect the external ones. An external server that
+    /// cannot be reached is logged once, listed as unavailable in [`Toolbox::sources`] and
+    /// skipped; an embedded server that fails is an error.
+    pub async fn start_with(
+        backends: Backends,
+        external: Option<ExternalServers<'_>>,
+    ) -> Result<Toolbox, BackendError> {
         let mut toolbox = Toolbox {
             descriptors: Vec::new(),
             routes: HashMap::new(),
             clients: Vec::with_capacity(4),
             servers: Vec::with_capacity(4),
+            sources: backends.sources.clone(),
+            result_bytes: DEFAULT_RESULT_BYTES,
         };
         let connected = [
             connect("signoz", SignozServer::new(backends.signoz)).await?,
@@ -96,29 +129,91 @@ impl Toolbox {
         ];
         for (client, task) in connected {
             toolbox.servers.push(task);
-            let tools = client.peer().list_all_tools().await.map_err(|e| {
-                BackendError::Request(format!("listing the tools of an MCP server failed: {e}"))
-            })?;
-            let index = toolbox.clients.len();
-            toolbox.clients.push(client);
-            for tool in tools {
-                let name = tool.name.to_string();
-                if toolbox.routes.contains_key(&name) {
-                    tracing::warn!(tool = %name, "two tool servers offer the same tool; keeping the first");
-                    continue;
-                }
-                toolbox.routes.insert(name.clone(), index);
-                toolbox.descriptors.push(ToolDescriptor {
-                    name,
-                    description: tool.description.map(|d| d.into_owned()).unwrap_or_default(),
-                    input_schema: serde_json::Value::Object((*tool.input_schema).clone()),
-                });
+            toolbox.add_client(client, "").await?;
+        }
+        if let Some(ext) = external {
+            let started = futures::future::join_all(
+                ext.specs
+                    .iter()
+                    .map(|spec| external::connect(spec, ext.lookup, ext.http)),
+            )
+            .await;
+            for (spec, started) in ext.specs.iter().zip(started) {
+                let outcome =
+                    match started {
+                        Ok(client) => toolbox.add_client(client, &spec.prefix).await.map_err(|e| {
+                            ExternalError {
+                                server: spec.name.clone(),
+                                reason: e.to_string(),
+                            }
+                        }),
+                        Err(e) => Err(e),
+                    };
+                let status = match outcome {
+                    Ok(count) => SourceStatus {
+                        source: format!("mcp:{}", spec.name),
+                        mode: SourceMode::Live,
+                        detail: format!("{count} tools as {}*", spec.prefix),
+                    },
+                    Err(e) => {
+                        tracing::warn!(server = %spec.name, error = %e.reason, "external MCP server unavailable; its tools are skipped");
+                        SourceStatus {
+                            source: format!("mcp:{}", spec.name),
+                            mode: SourceMode::Unavailable,
+                            detail: e.reason,
+                        }
+                    }
+                };
+                toolbox.sources.push(status);
             }
         }
         toolbox
             .descriptors
             .sort_by(|a, b| (rank(&a.name), &a.name).cmp(&(rank(&b.name), &b.name)));
         Ok(toolbox)
+    }
+
+    /// Register every tool `client` lists under `prefix`; returns how many were added.
+    async fn add_client(&mut self, client: Client, prefix: &str) -> Result<usize, BackendError> {
+        let tools = client.peer().list_all_tools().await.map_err(|e| {
+            BackendError::Request(format!("listing the tools of an MCP server failed: {e}"))
+        })?;
+        let index = self.clients.len();
+        self.clients.push(client);
+        let mut added = 0;
+        for tool in tools {
+            let remote = tool.name.to_string();
+            let name = format!("{prefix}{remote}");
+            if self.routes.contains_key(&name) {
+                tracing::warn!(tool = %name, "two tool servers offer the same tool; keeping the first");
+                continue;
+            }
+            self.routes.insert(
+                name.clone(),
+                Route {
+                    client: index,
+                    remote,
+                },
+            );
+            self.descriptors.push(ToolDescriptor {
+                name,
+                description: tool.description.map(|d| d.into_owned()).unwrap_or_default(),
+                input_schema: serde_json::Value::Object((*tool.input_schema).clone()),
+            });
+            added += 1;
+        }
+        Ok(added)
+    }
+
+    /// The most bytes of JSON one tool result may carry (default 64 KiB).
+    pub fn with_result_budget(mut self, bytes: usize) -> Toolbox {
+        self.result_bytes = bytes.max(1024);
+        self
+    }
+
+    /// Where each data source reads from: embedded backends, then external servers.
+    pub fn sources(&self) -> &[SourceStatus] {
+        &self.sources
     }
 
     pub fn descriptors(&self) -> &[ToolDescriptor] {
@@ -137,10 +232,10 @@ impl Toolbox {
             None => ToolOutcome::Failed {
                 error: format!("unknown tool {:?}", call.tool),
             },
-            Some(&index) => {
-                let params =
-                    CallToolRequestParams::new(call.tool.clone()).with_arguments(call.args.clone());
-                let request = self.clients[index].peer().call_tool(params);
+            Some(route) => {
+                let params = CallToolRequestParams::new(route.remote.clone())
+                    .with_arguments(call.args.clone());
+                let request = self.clients[route.client].peer().call_tool(params);
                 match tokio::time::timeout(timeout, request).await {
                     Err(_) => ToolOutcome::TimedOut {
                         after_ms: u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX),
@@ -152,10 +247,16 @@ impl Toolbox {
                 }
             }
         };
+        let mut outcome = outcome;
+        let truncated = match &mut outcome {
+            ToolOutcome::Data { observation } => budget::fit(observation, self.result_bytes),
+            _ => None,
+        };
         ToolOutput {
             call,
             outcome,
             elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+            truncated,
         }
     }
 

@@ -184,7 +184,7 @@ struct Tasks {
 struct Shared {
     cfg: BotConfig,
     me: Identity,
-    api: SlackApi,
+    api: Arc<SlackApi>,
     metrics: Arc<Metrics>,
     engine: Arc<Engine>,
     pipeline: RwLock<Option<Pipeline>>,
@@ -222,16 +222,32 @@ pub struct BotHandle {
 }
 
 impl Bot {
-    /// `auth.test`, then Socket Mode connections, then (in the background) catch-up.
-    pub async fn start(cfg: BotConfig, pipeline: Pipeline) -> Result<BotHandle, BotError> {
-        let metrics = Arc::new(Metrics::default());
+    /// The bot's Web API caller for `cfg`: one per process, shared by the bot's replies and the
+    /// Slack tools (so both keep one pacing and one rate-limit budget).
+    pub fn web_api(cfg: &BotConfig) -> Result<Arc<SlackApi>, BotError> {
         let client = api::build_client(&cfg.api_url)?;
-        let api = SlackApi::new(
-            client.clone(),
+        Ok(Arc::new(SlackApi::new(
+            client,
             &cfg.bot_token,
             cfg.api.clone(),
-            metrics.clone(),
-        );
+            Arc::new(Metrics::default()),
+        )))
+    }
+
+    /// `auth.test`, then Socket Mode connections, then (in the background) catch-up.
+    pub async fn start(cfg: BotConfig, pipeline: Pipeline) -> Result<BotHandle, BotError> {
+        let api = Bot::web_api(&cfg)?;
+        Bot::start_with_api(cfg, pipeline, api).await
+    }
+
+    /// [`Bot::start`] over a Web API caller built by [`Bot::web_api`].
+    pub async fn start_with_api(
+        cfg: BotConfig,
+        pipeline: Pipeline,
+        api: Arc<SlackApi>,
+    ) -> Result<BotHandle, BotError> {
+        let metrics = api.metrics().clone();
+        let client = api.client().clone();
         let auth = api
             .post("auth.test", &json!({}))
             .await
