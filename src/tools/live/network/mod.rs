@@ -26,7 +26,7 @@ use futures::future::BoxFuture;
 use crate::evidence::{CertInfo, DnsResult};
 use crate::tools::{BackendError, NetworkBackend, SourceMode, SourceStatus};
 
-pub use settings::{AddressError, HostPort, Nameserver, NetworkSettings};
+pub use settings::{AddressError, ConnectFrom, HostPort, Nameserver, NetworkSettings};
 pub use tls::Clock;
 
 /// Whether a probe may look at `host`: the alert names it, or `settings.allow_hosts` does.
@@ -126,9 +126,10 @@ impl LiveNetwork {
 
     /// Where to connect for `host:port`: the `connect_to` override, or what `host` resolves to.
     async fn targets(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, BackendError> {
-        let key = HostPort::new(host, port)
-            .map_err(|e| BackendError::Request(format!("TLS probe: {e}")))?;
-        let (name, port) = match self.settings.connect_to.get(&key) {
+        let to = ConnectFrom::candidates(host, port)
+            .iter()
+            .find_map(|key| self.settings.connect_to.get(key));
+        let (name, port) = match to {
             Some(to) => match to.socket_addr() {
                 Some(addr) => return Ok(vec![addr]),
                 None => (to.host.as_str(), to.port),

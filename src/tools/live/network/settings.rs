@@ -36,8 +36,9 @@ pub struct NetworkSettings {
     /// Time budget of one probe (resolve, connect and handshake, or one DNS lookup).
     pub timeout_ms: NonZeroU64,
     /// `"host:port" → "address:port"`: connect there instead of where `host` resolves (like
-    /// `curl --connect-to`); the handshake still names `host`.
-    pub connect_to: BTreeMap<HostPort, HostPort>,
+    /// `curl --connect-to`); the handshake still names `host`. `*` as the host or the port of a
+    /// key means any (`"*:443"`, `"*:*"`); the most specific key wins.
+    pub connect_to: BTreeMap<ConnectFrom, HostPort>,
 }
 
 impl Default for NetworkSettings {
@@ -65,6 +66,8 @@ impl NetworkSettings {
 pub enum AddressError {
     #[error("{0:?} is not host:port")]
     HostPort(String),
+    #[error("{0:?} is not host:port (either may be *)")]
+    ConnectFrom(String),
     #[error("{0:?} is not an IP address or IP:port")]
     Nameserver(String),
 }
@@ -124,6 +127,100 @@ impl fmt::Display for HostPort {
             write!(f, "[{}]:{}", self.host, self.port)
         } else {
             write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// A `connect_to` key: a host and a port, each of which may be `*` (any).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ConnectFrom {
+    /// `None`: any host.
+    pub host: Option<String>,
+    /// `None`: any port.
+    pub port: Option<u16>,
+}
+
+impl ConnectFrom {
+    pub fn exact(host: &str, port: u16) -> Result<ConnectFrom, AddressError> {
+        let hp = HostPort::new(host, port)?;
+        Ok(ConnectFrom {
+            host: Some(hp.host),
+            port: Some(hp.port),
+        })
+    }
+
+    /// The keys that apply to `host:port`, most specific first.
+    pub fn candidates(host: &str, port: u16) -> [ConnectFrom; 4] {
+        let host = split_host(host).map_or_else(|| host.to_owned(), |(h, _)| h);
+        let h = || Some(host.clone());
+        [
+            ConnectFrom {
+                host: h(),
+                port: Some(port),
+            },
+            ConnectFrom {
+                host: h(),
+                port: None,
+            },
+            ConnectFrom {
+                host: None,
+                port: Some(port),
+            },
+            ConnectFrom {
+                host: None,
+                port: None,
+            },
+        ]
+    }
+}
+
+impl FromStr for ConnectFrom {
+    type Err = AddressError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || AddressError::ConnectFrom(s.to_owned());
+        let t = s.trim();
+        let (host, port) = t.rsplit_once(':').ok_or_else(bad)?;
+        let port = match port {
+            "*" => None,
+            p => Some(p.parse::<u16>().map_err(|_| bad())?),
+        };
+        let host = match host {
+            "*" => None,
+            h => match split_host(h) {
+                Some((h, None)) if !h.contains("://") => Some(h),
+                _ => return Err(bad()),
+            },
+        };
+        Ok(ConnectFrom { host, port })
+    }
+}
+
+impl TryFrom<String> for ConnectFrom {
+    type Error = AddressError;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<ConnectFrom> for String {
+    fn from(c: ConnectFrom) -> String {
+        c.to_string()
+    }
+}
+
+impl fmt::Display for ConnectFrom {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.host {
+            Some(h) if h.contains(':') => write!(f, "[{h}]")?,
+            Some(h) => f.write_str(h)?,
+            None => f.write_str("*")?,
+        }
+        match self.port {
+            Some(p) => write!(f, ":{p}"),
+            None => f.write_str(":*"),
         }
     }
 }
@@ -190,6 +287,34 @@ mod tests {
     }
 
     #[test]
+    fn connect_from_keys() {
+        let key = |s: &str| s.parse::<ConnectFrom>();
+        assert_eq!(key("API.test:443"), ConnectFrom::exact("api.test", 443));
+        assert_eq!(
+            key("*:443"),
+            Ok(ConnectFrom {
+                host: None,
+                port: Some(443)
+            })
+        );
+        assert_eq!(key("*:*").map(|k| k.to_string()), Ok("*:*".into()));
+        assert_eq!(
+            key("a.test:*").map(|k| k.to_string()),
+            Ok("a.test:*".into())
+        );
+        assert_eq!(
+            key("[::1]:443").map(|k| k.to_string()),
+            Ok("[::1]:443".into())
+        );
+        assert!(key("a.test").is_err());
+        assert!(key("a.test:x").is_err());
+        assert!(key("a b:1").is_err());
+        let c = ConnectFrom::candidates("a.test", 443);
+        assert_eq!(c[0], ConnectFrom::exact("a.test", 443).expect("key"));
+        assert_eq!(c[3].to_string(), "*:*");
+    }
+
+    #[test]
     fn nameservers() {
         let ns = |s: &str| s.parse::<Nameserver>().map(|n| n.0.to_string());
         assert_eq!(ns("10.96.0.10"), Ok("10.96.0.10:53".into()));
@@ -211,7 +336,8 @@ mod tests {
         assert_eq!(s.nameservers[0].0.port(), 5353);
         assert_eq!(s.timeout(), Duration::from_millis(250));
         assert_eq!(
-            s.connect_to.get(&"a.test:443".parse().expect("key")),
+            s.connect_to
+                .get(&ConnectFrom::exact("a.test", 443).expect("key")),
             Some(&"127.0.0.1:9443".parse().expect("value"))
         );
         assert!(serde_yaml::from_str::<NetworkSettings>("nameservers: [\"dns.example\"]").is_err());
