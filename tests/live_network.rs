@@ -116,6 +116,24 @@ async fn tls12_only_server_verifies_too() {
 }
 
 #[tokio::test]
+async fn a_server_demanding_a_client_certificate_still_shows_its_own() {
+    let pki = TestPki::new();
+    let dns = FakeDns::start(Zone::new()).await;
+    for tls12 in [true, false] {
+        let leaf = pki.leaf("mtls.test").require_client_cert();
+        let server = if tls12 { leaf.tls12_only() } else { leaf }.serve().await;
+        let net = live(&settings(Some(&pki), &dns, &[("mtls.test", server.addr())]));
+        let cert = cert_of(&net, "mtls.test").await;
+        assert!(
+            cert.chain_verified,
+            "tls12 {tls12}: {:?}",
+            cert.verify_error
+        );
+        assert_eq!(cert.subject, "CN=mtls.test");
+    }
+}
+
+#[tokio::test]
 async fn without_the_extra_ca_the_chain_is_unknown() {
     let pki = TestPki::new();
     let dns = FakeDns::start(Zone::new()).await;

@@ -27,6 +27,7 @@ use rcgen::{
 };
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::WebPkiClientVerifier;
 use sre_agent::evidence::CertInfo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -115,7 +116,13 @@ impl TestPki {
                 send: true,
             },
             tls12_only: false,
+            require_client_cert: false,
         }
+    }
+
+    /// The root CA certificate.
+    pub fn root_der(&self) -> CertificateDer<'static> {
+        self.root.der().clone()
     }
 
     fn intermediate(&self, subject: &str) -> CertifiedIssuer<'static, KeyPair> {
@@ -148,6 +155,7 @@ pub struct LeafBuilder<'a> {
     not_after: DateTime<Utc>,
     issuer: Issuing,
     tls12_only: bool,
+    require_client_cert: bool,
 }
 
 impl LeafBuilder<'_> {
@@ -209,6 +217,12 @@ impl LeafBuilder<'_> {
         self
     }
 
+    /// The server demands a client certificate issued by the test root (mutual TLS).
+    pub fn require_client_cert(mut self) -> Self {
+        self.require_client_cert = true;
+        self
+    }
+
     /// The chain the server will present (leaf first) and the leaf's key.
     pub fn build(&self) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
         let key = KeyPair::generate().expect("leaf key");
@@ -238,7 +252,11 @@ impl LeafBuilder<'_> {
     /// Start a TLS server presenting this certificate.
     pub async fn serve(self) -> FakeTls {
         let (chain, key) = self.build();
-        FakeTls::start(chain, key, self.tls12_only).await
+        let options = ServerOptions {
+            tls12_only: self.tls12_only,
+            client_ca: self.require_client_cert.then(|| self.pki.root_der()),
+        };
+        FakeTls::start(chain, key, options).await
     }
 }
 
@@ -255,23 +273,42 @@ impl Drop for FakeTls {
     }
 }
 
+/// How the fake server talks.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    pub tls12_only: bool,
+    /// Demand a client certificate issued by this CA.
+    pub client_ca: Option<CertificateDer<'static>>,
+}
+
 impl FakeTls {
     pub async fn start(
         chain: Vec<CertificateDer<'static>>,
         key: PrivateKeyDer<'static>,
-        tls12_only: bool,
+        options: ServerOptions,
     ) -> FakeTls {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = ServerConfig::builder_with_provider(provider);
-        let builder = if tls12_only {
+        let builder = ServerConfig::builder_with_provider(provider.clone());
+        let builder = if options.tls12_only {
             builder.with_protocol_versions(&[&rustls::version::TLS12])
         } else {
             builder.with_safe_default_protocol_versions()
         }
         .expect("protocol versions");
+        let builder = match options.client_ca {
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add(ca).expect("client CA");
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                        .build()
+                        .expect("client verifier");
+                builder.with_client_cert_verifier(verifier)
+            }
+            None => builder.with_no_client_auth(),
+        };
         let config = builder
-            .with_no_client_auth()
             .with_single_cert(chain, key)
             .expect("server certificate");
         let acceptor = TlsAcceptor::from(Arc::new(config));

@@ -78,7 +78,8 @@ impl Dns {
             ));
         }
         options.cache_size = 0;
-        options.timeout = timeout;
+        // resolv.conf's `timeout:` holds when it is shorter than the probe's budget.
+        options.timeout = options.timeout.min(timeout);
         options.preserve_intermediates = true;
         let description = describe(&config, &options, source);
         let mut builder = Resolver::builder_with_config(config, TokioRuntimeProvider::default());

@@ -43,8 +43,9 @@ pub struct LiveNetwork {
 }
 
 impl LiveNetwork {
-    /// Build the resolver and the root store. Synchronous (reads `/etc/resolv.conf`, the system
-    /// CA store and `extra_ca_file`); call it inside a Tokio runtime.
+    /// Build the resolver and the root store. Synchronous and sends nothing: it reads
+    /// `/etc/resolv.conf` (unless `nameservers` is set), the system CA store and
+    /// `extra_ca_file`. The probes themselves need a Tokio runtime.
     pub fn new(settings: &NetworkSettings) -> Result<LiveNetwork, BackendError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         Ok(LiveNetwork {

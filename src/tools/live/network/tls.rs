@@ -152,12 +152,13 @@ impl Tls {
         };
         let (chain, seen) = match (presented_chain, recorder.take()) {
             (Ok(chain), Some(seen)) => (chain.unwrap_or_else(|| seen.chain.clone()), seen),
-            // The handshake failed after the verifier saw the chain: still worth reporting.
-            (Err(e), Some(seen)) => {
-                tracing::debug!(%host, %addr, error = %e, "TLS handshake failed after the certificate");
+            // The server hung up on us after presenting its chain (it wants a client
+            // certificate, say): the chain is still what it presents.
+            (Err(e), Some(seen)) if server_alert(&e) => {
+                tracing::debug!(%host, %addr, error = %e, "TLS handshake refused after the certificate");
                 (seen.chain.clone(), seen)
             }
-            (Err(e), None) => {
+            (Err(e), _) => {
                 return Err(BackendError::Request(format!(
                     "TLS handshake with {host} ({addr}) failed: {e}"
                 )));
@@ -184,6 +185,15 @@ impl Tls {
         };
         Ok(cert::cert_info(host, port, leaf, &presented))
     }
+}
+
+/// Whether a failed handshake ended with an alert from the server (as opposed to something the
+/// probe rejected, like a bad handshake signature: then the chain proves nothing).
+fn server_alert(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .is_some_and(|e| matches!(e, rustls::Error::AlertReceived(_)))
 }
 
 /// Add every certificate of a PEM file to `store`; the number added.
