@@ -304,6 +304,8 @@ pub struct KubeEvent {
     pub count: u32,
 }
 
+/// The certificate a host presented. The fields after `verify_error` are optional extensions
+/// the live probe fills; recorded files without them load with their defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CertInfo {
     pub host: String,
@@ -315,7 +317,40 @@ pub struct CertInfo {
     pub not_before: DateTime<Utc>,
     pub not_after: DateTime<Utc>,
     pub chain_verified: bool,
+    /// Why the chain did not verify, for people (e.g. `certificate expired on 2026-01-01`).
     pub verify_error: Option<String>,
+    /// Why the chain did not verify, for programs. `None` when it verified or was not recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_reason: Option<CertProblem>,
+    /// Whether the leaf is valid for `host` (checked on its own, whatever else failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname_match: Option<bool>,
+    /// How many certificates the server sent (leaf included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chain_len: Option<usize>,
+    /// The time the chain was verified at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_at: Option<DateTime<Utc>>,
+}
+
+/// Why a certificate chain did not verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CertProblem {
+    /// Past its `not_after`.
+    Expired,
+    /// Before its `not_before`.
+    NotYetValid,
+    /// No trusted root signs the chain (often a missing intermediate).
+    UnknownIssuer,
+    /// The certificate does not name the host.
+    WrongHost,
+    /// The leaf signs itself and no trusted root is it.
+    SelfSigned,
+    /// Listed as revoked.
+    Revoked,
+    /// Anything else (bad signature, wrong key usage, unparsable certificate…).
+    Other,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -324,8 +359,14 @@ pub struct DnsResult {
     pub record_type: String,
     #[serde(default)]
     pub answers: Vec<DnsAnswer>,
-    /// `NXDOMAIN`, `SERVFAIL`… when the lookup failed.
+    /// `NXDOMAIN`, `SERVFAIL`, `TIMEOUT`… when the lookup failed.
     pub error: Option<String>,
+    /// CNAMEs followed from `name` to the answers, in order (without trailing dots).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cname_chain: Vec<String>,
+    /// How long the lookup took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub elapsed_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
