@@ -19,17 +19,20 @@ use std::sync::{Arc, Mutex};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Endpoints, Event, Pod, Service};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Endpoints, Event, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::evidence::{CertInfo, DnsResult};
+use crate::tools::kubernetes::selector::{FieldSelector, Selector};
 use crate::tools::{
-    BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend, SourceMode,
-    SourceStatus,
+    BackendError, Backends, KubeBackend, KubeFuture, ListQuery, LogQuery, NetworkBackend,
+    SignozBackend, SlackBackend, SourceMode, SourceStatus, Workload, WorkloadKind,
 };
 
 /// Backends serving the files of a scenario directory (`None`: no data anywhere).
@@ -64,6 +67,13 @@ pub struct FixtureStore {
     services: Slot<Vec<Service>>,
     endpoints: Slot<Vec<Endpoints>>,
     deployments: Slot<Vec<Deployment>>,
+    replicasets: Slot<Vec<ReplicaSet>>,
+    statefulsets: Slot<Vec<StatefulSet>>,
+    daemonsets: Slot<Vec<DaemonSet>>,
+    jobs: Slot<Vec<Job>>,
+    cronjobs: Slot<Vec<CronJob>>,
+    endpoint_slices: Slot<Vec<EndpointSlice>>,
+    nodes: Slot<Vec<Node>>,
     /// Pod name → log text (`<pod>.log`); `<pod>.previous.log` for the previous container.
     pod_logs: HashMap<String, Result<Arc<str>, String>>,
     replies: Slot<Value>,
@@ -166,7 +176,7 @@ fn served<T: Clone>(slot: &Slot<T>) -> Result<Option<T>, BackendError> {
 fn in_namespace<T: Clone>(
     slot: &Slot<Vec<T>>,
     namespace: &str,
-    meta: impl Fn(&T) -> &ObjectMeta,
+    meta: &impl Fn(&T) -> &ObjectMeta,
 ) -> Result<Option<Vec<T>>, BackendError> {
     match slot {
         None => Ok(None),
@@ -186,22 +196,79 @@ fn in_namespace<T: Clone>(
     }
 }
 
-/// `k=v,k2=v2` equality selectors (other forms select everything).
-fn matches_selector(meta: &ObjectMeta, selector: &str) -> bool {
-    selector
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .all(|term| match term.split_once('=') {
-            Some((k, v)) => {
-                let (k, v) = (k.trim_end_matches('='), v.trim_start_matches('='));
-                meta.labels
+/// The objects of `slot` in `namespace` (`None`: cluster-scoped, every object) that match
+/// `query`'s label and field selectors, as the API server filters them.
+fn listed<T: Clone + Serialize>(
+    slot: &Slot<Vec<T>>,
+    namespace: Option<&str>,
+    query: &ListQuery,
+    meta: impl Fn(&T) -> &ObjectMeta,
+) -> Result<Option<Vec<T>>, BackendError> {
+    let bad = |e: crate::tools::kubernetes::selector::SelectorError| {
+        BackendError::Request(format!("400 Bad Request: {e}"))
+    };
+    let labels = query
+        .label_selector
+        .as_deref()
+        .map(Selector::parse)
+        .transpose()
+        .map_err(bad)?;
+    let fields = query
+        .field_selector
+        .as_deref()
+        .map(FieldSelector::parse)
+        .transpose()
+        .map_err(bad)?;
+    let items = match namespace {
+        Some(ns) => in_namespace(slot, ns, &meta)?,
+        None => served(slot)?,
+    };
+    Ok(items.map(|items| {
+        items
+            .into_iter()
+            .filter(|o| {
+                labels
                     .as_ref()
-                    .and_then(|l| l.get(k.trim()))
-                    .is_some_and(|x| x == v.trim())
-            }
-            None => true,
-        })
+                    .is_none_or(|l| l.matches(meta(o).labels.as_ref()))
+            })
+            .filter(|o| {
+                fields
+                    .as_ref()
+                    .is_none_or(|f| serde_json::to_value(o).is_ok_and(|v| f.matches(&v)))
+            })
+            .collect()
+    }))
+}
+
+/// One object by name (`Ok(None)` when absent, as a 404).
+fn named<T: Clone + Serialize>(
+    slot: &Slot<Vec<T>>,
+    namespace: Option<&str>,
+    name: &str,
+    meta: impl Fn(&T) -> &ObjectMeta,
+) -> Result<Option<T>, BackendError> {
+    Ok(listed(slot, namespace, &ListQuery::all(), &meta)?
+        .unwrap_or_default()
+        .into_iter()
+        .find(|o| meta(o).name.as_deref() == Some(name)))
+}
+
+/// The last `tail_lines` lines, then the first `limit_bytes` bytes, as the API does.
+fn log_slice(text: &str, query: &LogQuery) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(query.tail_lines as usize);
+    let mut out = lines[start..].join("\n");
+    out.push('\n');
+    if let Some(limit) = query.limit_bytes
+        && (out.len() as u64) > limit
+    {
+        let mut end = limit as usize;
+        while !out.is_char_boundary(end) {
+            end -= 1;
+        }
+        out.truncate(end);
+    }
+    out
 }
 
 impl FixtureStore {
@@ -240,6 +307,13 @@ impl FixtureStore {
             services: list_slot(dir, "kubernetes/services.json"),
             endpoints: list_slot(dir, "kubernetes/endpoints.json"),
             deployments: list_slot(dir, "kubernetes/deployments.json"),
+            replicasets: list_slot(dir, "kubernetes/replicasets.json"),
+            statefulsets: list_slot(dir, "kubernetes/statefulsets.json"),
+            daemonsets: list_slot(dir, "kubernetes/daemonsets.json"),
+            jobs: list_slot(dir, "kubernetes/jobs.json"),
+            cronjobs: list_slot(dir, "kubernetes/cronjobs.json"),
+            endpoint_slices: list_slot(dir, "kubernetes/endpointslices.json"),
+            nodes: list_slot(dir, "kubernetes/nodes.json"),
             pod_logs,
             replies: json_slot(dir, "slack/replies.json"),
             channel: json_slot(dir, "slack/channel.json"),
@@ -334,79 +408,142 @@ impl SignozBackend for FixtureStore {
     }
 }
 
-impl KubeBackend for FixtureStore {
-    fn list_pods(
+fn ready<'a, T: Send + 'a>(answer: Result<Option<T>, BackendError>) -> KubeFuture<'a, T> {
+    std::future::ready(answer).boxed()
+}
+
+fn pod_meta(p: &Pod) -> &ObjectMeta {
+    &p.metadata
+}
+
+impl FixtureStore {
+    fn workloads(
         &self,
         namespace: &str,
-        label_selector: Option<&str>,
-    ) -> BoxFuture<'_, Result<Option<Vec<Pod>>, BackendError>> {
-        let mut pods = in_namespace(&self.pods, namespace, |p: &Pod| &p.metadata);
-        if let (Ok(Some(list)), Some(selector)) = (&mut pods, label_selector) {
-            list.retain(|p| matches_selector(&p.metadata, selector));
-        }
-        std::future::ready(pods).boxed()
+        kind: WorkloadKind,
+        query: &ListQuery,
+    ) -> Result<Option<Vec<Workload>>, BackendError> {
+        let ns = Some(namespace);
+        Ok(match kind {
+            WorkloadKind::Deployment => {
+                listed(&self.deployments, ns, query, |o| &o.metadata)?.map(|v| {
+                    v.into_iter()
+                        .map(|o| Workload::Deployment(Box::new(o)))
+                        .collect()
+                })
+            }
+            WorkloadKind::ReplicaSet => {
+                listed(&self.replicasets, ns, query, |o| &o.metadata)?.map(|v| {
+                    v.into_iter()
+                        .map(|o| Workload::ReplicaSet(Box::new(o)))
+                        .collect()
+                })
+            }
+            WorkloadKind::StatefulSet => listed(&self.statefulsets, ns, query, |o| &o.metadata)?
+                .map(|v| {
+                    v.into_iter()
+                        .map(|o| Workload::StatefulSet(Box::new(o)))
+                        .collect()
+                }),
+            WorkloadKind::DaemonSet => {
+                listed(&self.daemonsets, ns, query, |o| &o.metadata)?.map(|v| {
+                    v.into_iter()
+                        .map(|o| Workload::DaemonSet(Box::new(o)))
+                        .collect()
+                })
+            }
+            WorkloadKind::Job => listed(&self.jobs, ns, query, |o| &o.metadata)?
+                .map(|v| v.into_iter().map(|o| Workload::Job(Box::new(o))).collect()),
+            WorkloadKind::CronJob => listed(&self.cronjobs, ns, query, |o| &o.metadata)?.map(|v| {
+                v.into_iter()
+                    .map(|o| Workload::CronJob(Box::new(o)))
+                    .collect()
+            }),
+        })
+    }
+}
+
+impl KubeBackend for FixtureStore {
+    fn list_pods(&self, namespace: &str, query: &ListQuery) -> KubeFuture<'_, Vec<Pod>> {
+        ready(listed(&self.pods, Some(namespace), query, pod_meta))
     }
 
-    fn list_events(
-        &self,
-        namespace: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Event>>, BackendError>> {
-        std::future::ready(in_namespace(&self.events, namespace, |e: &Event| {
+    fn get_pod(&self, namespace: &str, name: &str) -> KubeFuture<'_, Pod> {
+        ready(named(&self.pods, Some(namespace), name, pod_meta))
+    }
+
+    fn list_events(&self, namespace: &str, query: &ListQuery) -> KubeFuture<'_, Vec<Event>> {
+        ready(listed(&self.events, Some(namespace), query, |e: &Event| {
             &e.metadata
         }))
-        .boxed()
     }
 
-    fn list_services(
-        &self,
-        namespace: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Service>>, BackendError>> {
-        std::future::ready(in_namespace(&self.services, namespace, |s: &Service| {
+    fn list_services(&self, namespace: &str) -> KubeFuture<'_, Vec<Service>> {
+        ready(in_namespace(&self.services, namespace, &|s: &Service| {
             &s.metadata
         }))
-        .boxed()
     }
 
-    fn list_endpoints(
-        &self,
-        namespace: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Endpoints>>, BackendError>> {
-        std::future::ready(in_namespace(&self.endpoints, namespace, |e: &Endpoints| {
-            &e.metadata
-        }))
-        .boxed()
-    }
-
-    fn list_deployments(
-        &self,
-        namespace: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Deployment>>, BackendError>> {
-        std::future::ready(in_namespace(
-            &self.deployments,
+    fn list_endpoints(&self, namespace: &str) -> KubeFuture<'_, Vec<Endpoints>> {
+        ready(in_namespace(
+            &self.endpoints,
             namespace,
-            |d: &Deployment| &d.metadata,
+            &|e: &Endpoints| &e.metadata,
         ))
-        .boxed()
     }
 
-    fn pod_logs(
+    fn list_endpoint_slices(
         &self,
-        _namespace: &str,
-        pod: &str,
-        tail_lines: u32,
-        previous: bool,
-    ) -> BoxFuture<'_, Result<Option<String>, BackendError>> {
-        let text = self.pod_log(pod, previous).map(|text| {
-            text.map(|t| {
-                // As the API does: only the last `tail_lines` lines.
-                let lines: Vec<&str> = t.lines().collect();
-                let start = lines.len().saturating_sub(tail_lines as usize);
-                let mut out = lines[start..].join("\n");
-                out.push('\n');
-                out
-            })
-        });
-        std::future::ready(text).boxed()
+        namespace: &str,
+        query: &ListQuery,
+    ) -> KubeFuture<'_, Vec<EndpointSlice>> {
+        ready(listed(
+            &self.endpoint_slices,
+            Some(namespace),
+            query,
+            |e: &EndpointSlice| &e.metadata,
+        ))
+    }
+
+    fn list_workloads(
+        &self,
+        namespace: &str,
+        kind: WorkloadKind,
+        query: &ListQuery,
+    ) -> KubeFuture<'_, Vec<Workload>> {
+        ready(self.workloads(namespace, kind, query))
+    }
+
+    fn get_workload(
+        &self,
+        namespace: &str,
+        kind: WorkloadKind,
+        name: &str,
+    ) -> KubeFuture<'_, Workload> {
+        let found = self
+            .workloads(namespace, kind, &ListQuery::all())
+            .map(|all| {
+                all.unwrap_or_default()
+                    .into_iter()
+                    .find(|w| w.name() == name)
+            });
+        ready(found)
+    }
+
+    fn list_nodes(&self, query: &ListQuery) -> KubeFuture<'_, Vec<Node>> {
+        ready(listed(&self.nodes, None, query, |n: &Node| &n.metadata))
+    }
+
+    fn get_node(&self, name: &str) -> KubeFuture<'_, Node> {
+        ready(named(&self.nodes, None, name, |n: &Node| &n.metadata))
+    }
+
+    fn pod_logs(&self, _namespace: &str, pod: &str, query: &LogQuery) -> KubeFuture<'_, String> {
+        // Recorded logs are the incident's: `container` and `sinceSeconds` select nothing more.
+        ready(
+            self.pod_log(pod, query.previous)
+                .map(|text| text.map(|t| log_slice(&t, query))),
+        )
     }
 }
 
@@ -490,20 +627,70 @@ mod tests {
         fs::create_dir_all(tmp.path().join("kubernetes")).expect("mkdir");
         fs::write(tmp.path().join("kubernetes/pods.json"), "{not json").expect("write");
         let store = FixtureStore::load(tmp.path()).expect("load");
-        match in_namespace(&store.pods, "default", |p: &Pod| &p.metadata) {
+        match in_namespace(&store.pods, "default", &|p: &Pod| &p.metadata) {
             Err(BackendError::Decode(msg)) => assert!(msg.contains("pods.json"), "{msg}"),
             other => panic!("expected a decode error, got {other:?}"),
         }
     }
 
     #[test]
-    fn selectors() {
-        let meta = ObjectMeta {
-            labels: Some([("app".to_owned(), "web".to_owned())].into()),
-            ..ObjectMeta::default()
+    fn lists_filter_like_the_api() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        fs::create_dir_all(tmp.path().join("kubernetes")).expect("mkdir");
+        fs::write(
+            tmp.path().join("kubernetes/pods.json"),
+            r#"{"kind":"PodList","items":[
+              {"metadata":{"name":"web-1","namespace":"prod","labels":{"app":"web","track":"canary"}},"spec":{"nodeName":"n1","containers":[]}},
+              {"metadata":{"name":"web-2","namespace":"prod","labels":{"app":"web"}},"spec":{"nodeName":"n2","containers":[]}},
+              {"metadata":{"name":"api-1","labels":{"app":"api"}},"spec":{"containers":[]}},
+              {"metadata":{"name":"web-9","namespace":"staging","labels":{"app":"web"}},"spec":{"containers":[]}}]}"#,
+        )
+        .expect("write");
+        let store = FixtureStore::load(tmp.path()).expect("load");
+        let names = |q: ListQuery| -> Vec<String> {
+            listed(&store.pods, Some("prod"), &q, pod_meta)
+                .expect("list")
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|p| p.metadata.name)
+                .collect()
         };
-        assert!(matches_selector(&meta, "app=web"));
-        assert!(matches_selector(&meta, "app==web"));
-        assert!(!matches_selector(&meta, "app=api"));
+        assert_eq!(names(ListQuery::labels("app=web")), vec!["web-1", "web-2"]);
+        assert_eq!(names(ListQuery::labels("app in (api)")), vec!["api-1"]);
+        assert_eq!(names(ListQuery::labels("track")), vec!["web-1"]);
+        assert_eq!(
+            names(ListQuery::labels("app,!track")),
+            vec!["web-2", "api-1"]
+        );
+        assert_eq!(names(ListQuery::fields("spec.nodeName=n2")), vec!["web-2"]);
+        assert_eq!(
+            names(ListQuery::fields("metadata.name=api-1")),
+            vec!["api-1"]
+        );
+        assert!(
+            listed(
+                &store.pods,
+                Some("prod"),
+                &ListQuery::labels("a in (b"),
+                pod_meta
+            )
+            .is_err()
+        );
+        assert_eq!(
+            named(&store.pods, Some("staging"), "web-9", pod_meta)
+                .expect("get")
+                .and_then(|p| p.metadata.name),
+            Some("web-9".to_owned())
+        );
+        assert_eq!(
+            named(&store.pods, Some("prod"), "web-9", pod_meta),
+            Ok(None)
+        );
+        let q = LogQuery {
+            tail_lines: 2,
+            limit_bytes: Some(5),
+            ..LogQuery::tail(2)
+        };
+        assert_eq!(log_slice("a\nbbb\ncccc\n", &q), "bbb\nc");
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod fixture;
+pub mod kube_api;
 pub mod kubernetes;
 pub mod live;
 pub mod network;
@@ -17,8 +18,8 @@ mod toolbox;
 pub mod wire;
 
 pub use backend::{
-    BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend, SourceMode,
-    SourceStatus,
+    BackendError, Backends, KubeBackend, KubeFuture, ListQuery, LogQuery, NetworkBackend,
+    SignozBackend, SlackBackend, SourceMode, SourceStatus, Workload, WorkloadKind,
 };
 pub use toolbox::{ToolDescriptor, Toolbox};
 
@@ -31,6 +32,8 @@ pub const TOOL_NAMES: &[&str] = &[
     "get_service_health",
     "get_events",
     "get_pod_logs",
+    "get_workload",
+    "get_node_status",
     "get_thread_info",
     "get_channel_info",
     "post_thread_reply",
