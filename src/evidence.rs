@@ -105,7 +105,7 @@ impl Evidence {
 
     pub fn workloads(&self) -> impl Iterator<Item = &WorkloadState> {
         self.observations().filter_map(|o| match o {
-            Observation::Workload { workload } => Some(workload),
+            Observation::Workload { workload } => Some(workload.as_ref()),
             _ => None,
         })
     }
@@ -168,7 +168,7 @@ pub enum Observation {
     /// A controller (Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet) and its
     /// rollout state.
     Workload {
-        workload: WorkloadState,
+        workload: Box<WorkloadState>,
     },
     /// Nodes with their conditions and allocatable resources.
     Nodes {

@@ -94,6 +94,10 @@ pub trait KubeBackend: Send + Sync {
     /// Plain-text log of one container of a pod. `Ok(None)`: no such pod, or no previous
     /// container when `query.previous` asks for one.
     fn pod_logs(&self, namespace: &str, pod: &str, query: &LogQuery) -> KubeFuture<'_, String>;
+    /// The most bytes one log read may return, when the backend has a budget of its own.
+    fn log_budget(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Slack Web API, answers as the API's JSON.

@@ -6,62 +6,28 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Pod};
 use rmcp::model::CallToolResult;
 
 use crate::evidence::Observation;
-use crate::tools::kube_api::{ListQuery, LogQuery, Workload, WorkloadKind};
+use crate::tools::kube_api::{ListQuery, Workload, WorkloadKind};
 use crate::tools::kubernetes::args::{
-    EventsArgs, NodeStatusArgs, PodLogsArgs, PodStatusArgs, ServiceHealthArgs, Target, WorkloadArgs,
+    EventsArgs, NodeStatusArgs, PodStatusArgs, ServiceHealthArgs, Target, WorkloadArgs,
 };
 use crate::tools::kubernetes::gaps::{answer_error, gap_text};
-use crate::tools::kubernetes::logs::{complete_lines, parse_log_lines};
-use crate::tools::kubernetes::pods::{log_container, pod_name, pod_state, rank_pods};
+use crate::tools::kubernetes::pods::{pod_name, pod_state, rank_pods};
 use crate::tools::kubernetes::resolve::{
-    children, find_workload, owner_chain, pods_of_service, pods_of_workload,
+    children, find_workload, owner_chain, pods_of_target, pods_of_workload,
 };
 use crate::tools::kubernetes::services::{ServiceSources, service_health_from};
 use crate::tools::kubernetes::workloads::{MAX_REVISIONS, workload_state};
-use crate::tools::kubernetes::{DEFAULT_TAIL_LINES, events, nodes, selector};
+use crate::tools::kubernetes::{events, nodes, selector};
 use crate::tools::{BackendError, KubeBackend, wire};
 
-const MAX_TAIL_LINES: u32 = 5000;
-/// Pods of a service whose logs are tried, worst first, until one has a log.
-const MAX_LOG_CANDIDATES: usize = 5;
-/// Default byte budget of one log read.
-pub const DEFAULT_LOG_LIMIT_BYTES: u32 = 64 * 1024;
-const MAX_LOG_LIMIT_BYTES: u32 = 1024 * 1024;
 /// Pods of a workload whose events `get_events` reads (worst first).
 const MAX_EVENT_PODS: usize = 10;
-
-/// The pods `target` means in `namespace`.
-async fn pods_of(
-    backend: &dyn KubeBackend,
-    namespace: &str,
-    target: &Target,
-) -> Result<Vec<Pod>, BackendError> {
-    match target {
-        Target::Pod(name) => Ok(backend
-            .get_pod(namespace, name)
-            .await?
-            .into_iter()
-            .collect()),
-        Target::Workload(kinds, name) => {
-            match find_workload(backend, namespace, kinds, name).await? {
-                Some(w) => pods_of_workload(backend, namespace, &w).await,
-                None => Ok(Vec::new()),
-            }
-        }
-        Target::Service(service) => pods_of_service(backend, namespace, service).await,
-        Target::Namespace => Ok(backend
-            .list_pods(namespace, &ListQuery::all())
-            .await?
-            .unwrap_or_default()),
-    }
-}
 
 pub async fn pod_status(backend: &dyn KubeBackend, args: &PodStatusArgs) -> CallToolResult {
     let ns = args.namespace.as_str();
@@ -69,7 +35,7 @@ pub async fn pod_status(backend: &dyn KubeBackend, args: &PodStatusArgs) -> Call
         Ok(t) => t,
         Err(e) => return wire::failed(e),
     };
-    let pods = match pods_of(backend, ns, &target).await {
+    let pods = match pods_of_target(backend, ns, &target).await {
         Ok(pods) => pods,
         Err(e) => return answer_error(&e),
     };
@@ -254,134 +220,6 @@ pub async fn events(backend: &dyn KubeBackend, args: &EventsArgs) -> CallToolRes
     wire::no_data(format!("no {warning}events{about} in {ns}"))
 }
 
-/// `sinceSeconds` from `since` (RFC 3339) or `minutes`.
-fn since_seconds(args: &PodLogsArgs, now: DateTime<Utc>) -> Result<Option<u64>, String> {
-    if let Some(since) = args.since.as_deref().filter(|s| !s.trim().is_empty()) {
-        let t = DateTime::parse_from_rfc3339(since.trim())
-            .map_err(|e| format!("`since` {since:?} is not an RFC 3339 time: {e}"))?;
-        let secs = (now - t.with_timezone(&Utc)).num_seconds().max(1);
-        return Ok(Some(secs as u64));
-    }
-    Ok(args.minutes.filter(|m| *m > 0).map(|m| u64::from(m) * 60))
-}
-
-/// Read one pod's log; a read cut by the byte budget is read again with fewer lines, so the
-/// newest lines fit.
-async fn read_log(
-    backend: &dyn KubeBackend,
-    ns: &str,
-    pod: &str,
-    query: &LogQuery,
-) -> Result<Option<String>, BackendError> {
-    let Some(text) = backend.pod_logs(ns, pod, query).await? else {
-        return Ok(None);
-    };
-    let (cut, whole) = complete_lines(&text, query.limit_bytes);
-    if !cut || query.tail_lines <= 4 {
-        return Ok(Some(whole.to_owned()));
-    }
-    let fewer = LogQuery {
-        tail_lines: query.tail_lines / 4,
-        ..query.clone()
-    };
-    match backend.pod_logs(ns, pod, &fewer).await? {
-        Some(again) => Ok(Some(complete_lines(&again, fewer.limit_bytes).1.to_owned())),
-        None => Ok(Some(whole.to_owned())),
-    }
-}
-
-pub async fn pod_logs(backend: &dyn KubeBackend, args: &PodLogsArgs) -> CallToolResult {
-    let ns = args.namespace.as_str();
-    let tail = args
-        .tail_lines
-        .unwrap_or(DEFAULT_TAIL_LINES)
-        .clamp(1, MAX_TAIL_LINES);
-    let previous = args.previous.unwrap_or(false);
-    let since = match since_seconds(args, Utc::now()) {
-        Ok(s) => s,
-        Err(e) => return wire::failed(e),
-    };
-    let limit = args
-        .limit_bytes
-        .unwrap_or(DEFAULT_LOG_LIMIT_BYTES)
-        .clamp(1024, MAX_LOG_LIMIT_BYTES);
-    let target = match Target::from_args(&args.pod, &args.kind, &args.name, &args.service) {
-        Ok(Target::Namespace) => {
-            return wire::failed("get_pod_logs needs `pod`, `service` or a workload `name`");
-        }
-        Ok(t) => t,
-        Err(e) => return wire::failed(e),
-    };
-    // (pod name, pod object when known), worst first.
-    let candidates: Vec<(String, Option<Pod>)> = match &target {
-        Target::Pod(pod) => {
-            // The object only picks the container; without it the API picks.
-            let object = backend.get_pod(ns, pod).await.ok().flatten();
-            vec![(pod.clone(), object)]
-        }
-        other => {
-            let pods = match pods_of(backend, ns, other).await {
-                Ok(pods) => pods,
-                Err(e) => return answer_error(&e),
-            };
-            let refs: Vec<&Pod> = pods.iter().collect();
-            let ranked: Vec<(String, Option<Pod>)> = rank_pods(&refs)
-                .into_iter()
-                .take(MAX_LOG_CANDIDATES)
-                .map(|p| (pod_name(p).to_owned(), Some(p.clone())))
-                .collect();
-            if ranked.is_empty() {
-                return wire::no_data(format!("no pods{} in {ns}", target.describe()));
-            }
-            ranked
-        }
-    };
-    // The worst pod first; the next ones only when a pod has no log at all.
-    for (pod, object) in &candidates {
-        let container = args
-            .container
-            .clone()
-            .filter(|c| !c.trim().is_empty())
-            .or_else(|| object.as_ref().and_then(log_container));
-        let mut query = LogQuery {
-            container: container.clone(),
-            previous,
-            tail_lines: tail,
-            since_seconds: since,
-            limit_bytes: Some(u64::from(limit)),
-        };
-        let mut text = read_log(backend, ns, pod, &query).await;
-        if previous && matches!(text, Ok(None)) {
-            // No previous container (it never restarted): the current log is the next best.
-            query.previous = false;
-            text = read_log(backend, ns, pod, &query).await;
-        }
-        match text {
-            Ok(Some(text)) => {
-                let records = parse_log_lines(pod, &text, tail as usize);
-                if records.is_empty() {
-                    continue;
-                }
-                return wire::data(&Observation::PodLogs {
-                    pod: pod.clone(),
-                    records,
-                    container,
-                    previous: query.previous,
-                });
-            }
-            Ok(None) => continue,
-            Err(e) => return answer_error(&e),
-        }
-    }
-    wire::no_data(format!(
-        "no log for {} in {ns}",
-        match candidates.as_slice() {
-            [(pod, _)] => format!("pod {pod}"),
-            _ => format!("any of {} pods", candidates.len()),
-        }
-    ))
-}
-
 pub async fn workload(backend: &dyn KubeBackend, args: &WorkloadArgs) -> CallToolResult {
     let ns = args.namespace.as_str();
     let target = match Target::from_args(&args.pod, &args.kind, &args.name, &None) {
@@ -438,7 +276,9 @@ pub async fn workload(backend: &dyn KubeBackend, args: &WorkloadArgs) -> CallToo
         gaps.extend(chain.gaps);
     }
     state.gaps = gaps;
-    wire::data(&Observation::Workload { workload: state })
+    wire::data(&Observation::Workload {
+        workload: Box::new(state),
+    })
 }
 
 pub async fn node_status(backend: &dyn KubeBackend, args: &NodeStatusArgs) -> CallToolResult {
@@ -470,7 +310,7 @@ pub async fn node_status(backend: &dyn KubeBackend, args: &NodeStatusArgs) -> Ca
         Ok(t) => t,
         Err(e) => return wire::failed(e),
     };
-    let pods = match pods_of(backend, ns, &target).await {
+    let pods = match pods_of_target(backend, ns, &target).await {
         Ok(pods) => pods,
         Err(e) => return answer_error(&e),
     };

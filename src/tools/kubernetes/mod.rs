@@ -26,6 +26,7 @@ pub mod logs;
 pub mod nodes;
 pub mod pods;
 pub mod resolve;
+pub mod rollout;
 pub mod selector;
 pub mod services;
 #[cfg(test)]
@@ -105,7 +106,7 @@ impl KubernetesServer {
         &self,
         Parameters(args): Parameters<PodLogsArgs>,
     ) -> Result<CallToolResult, ErrorData> {
-        Ok(answers::pod_logs(self.backend.as_ref(), &args).await)
+        Ok(logs::pod_logs(self.backend.as_ref(), &args).await)
     }
 
     #[tool(

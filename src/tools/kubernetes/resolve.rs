@@ -10,6 +10,7 @@ use futures::future::join_all;
 use k8s_openapi::api::core::v1::Pod;
 
 use crate::tools::kube_api::{ListQuery, Workload, WorkloadKind};
+use crate::tools::kubernetes::args::Target;
 use crate::tools::kubernetes::gaps::gap_text;
 use crate::tools::kubernetes::pods::pod_matches_service;
 use crate::tools::kubernetes::selector;
@@ -66,6 +67,32 @@ pub async fn pods_of_service(
         .into_iter()
         .filter(|p| pod_matches_service(p, service))
         .collect())
+}
+
+/// The pods `target` means in `namespace`.
+pub async fn pods_of_target(
+    backend: &dyn KubeBackend,
+    namespace: &str,
+    target: &Target,
+) -> Result<Vec<Pod>, BackendError> {
+    match target {
+        Target::Pod(name) => Ok(backend
+            .get_pod(namespace, name)
+            .await?
+            .into_iter()
+            .collect()),
+        Target::Workload(kinds, name) => {
+            match find_workload(backend, namespace, kinds, name).await? {
+                Some(w) => pods_of_workload(backend, namespace, &w).await,
+                None => Ok(Vec::new()),
+            }
+        }
+        Target::Service(service) => pods_of_service(backend, namespace, service).await,
+        Target::Namespace => Ok(backend
+            .list_pods(namespace, &ListQuery::all())
+            .await?
+            .unwrap_or_default()),
+    }
 }
 
 /// The first of `kinds` that has an object named `name` (looked up concurrently).
