@@ -6,3 +6,4 @@
 
 pub mod fake_kube;
 pub mod fake_slack;
+pub mod kube_live;

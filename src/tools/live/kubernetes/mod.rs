@@ -26,7 +26,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::tools::{
-    BackendError, KubeBackend, KubeFuture, ListQuery, LogQuery, Workload, WorkloadKind,
+    BackendError, KubeBackend, KubeFuture, ListQuery, LogQuery, SourceMode, SourceStatus, Workload,
+    WorkloadKind,
 };
 use errors::{Call, Failure, classify};
 
@@ -160,6 +161,15 @@ impl KubeApi {
     /// Where the client reads from: `in-cluster`, `kubeconfig context X`, or the API URL.
     pub fn source_detail(&self) -> String {
         self.source.clone()
+    }
+
+    /// This source for `Backends::sources` (the RCA footer, `config check --probe`).
+    pub fn source_status(&self) -> SourceStatus {
+        SourceStatus {
+            source: "kubernetes".to_owned(),
+            mode: SourceMode::Live,
+            detail: self.source_detail(),
+        }
     }
 
     pub fn settings(&self) -> &KubernetesSettings {
