@@ -632,3 +632,56 @@ async fn nodes_with_conditions_and_allocatable() {
     );
     assert_eq!(reason, "no node named node-x");
 }
+
+#[tokio::test]
+async fn long_lists_are_paged_and_capped() {
+    let fake = FakeKube::start().await;
+    for i in 0..620 {
+        fake.add(
+            "pods",
+            json!({"metadata": {"name": format!("batch-{i:03}"), "namespace": "jobs",
+                                "labels": {"app": "batch"}},
+                   "spec": {"containers": [{"name": "w", "image": "w:1"}]},
+                   "status": {"phase": "Running"}}),
+        );
+    }
+    let live = live_toolbox(&fake, &KubernetesSettings::default()).await;
+    let Observation::Pods { pods } = observation(
+        live.call(
+            call("get_pod_status", json!({"namespace": "jobs"})),
+            TIMEOUT,
+        )
+        .await,
+    ) else {
+        panic!("pods expected");
+    };
+    assert_eq!(pods.len(), 620, "every page read");
+    let lists = fake.requests_ending("/api/v1/namespaces/jobs/pods");
+    assert_eq!(lists.len(), 2);
+    assert_eq!(lists[0].query.get("limit").map(String::as_str), Some("500"));
+    assert_eq!(
+        lists[1].query.get("continue").map(String::as_str),
+        Some("fake-continue:500")
+    );
+    // A cap below the list's size: that many, and no page beyond it.
+    let capped = KubernetesSettings {
+        max_list_items: 550,
+        ..KubernetesSettings::default()
+    };
+    let live = live_toolbox(&fake, &capped).await;
+    fake.clear_requests();
+    let Observation::Pods { pods } = observation(
+        live.call(
+            call("get_pod_status", json!({"namespace": "jobs"})),
+            TIMEOUT,
+        )
+        .await,
+    ) else {
+        panic!("pods expected");
+    };
+    assert_eq!(pods.len(), 550);
+    assert_eq!(
+        fake.requests_ending("/api/v1/namespaces/jobs/pods").len(),
+        2
+    );
+}

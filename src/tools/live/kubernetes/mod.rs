@@ -227,7 +227,8 @@ impl KubeApi {
         let mut items = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut params = ListParams::default().limit(PAGE_SIZE.min(max as u32));
+            let left = u32::try_from(max - items.len()).unwrap_or(u32::MAX);
+            let mut params = ListParams::default().limit(PAGE_SIZE.min(left));
             if let Some(labels) = &query.label_selector {
                 params = params.labels(labels);
             }
