@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Endpoints, Event, Pod, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Event, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::{Value, json};
 use sre_agent::agent::Engine;
 use sre_agent::alert::sources::text_alert;
@@ -20,6 +20,7 @@ use sre_agent::config::{ConfigOrigin, LoadedConfig};
 use sre_agent::evidence::{CertInfo, DnsResult, ToolOutcome};
 use sre_agent::llm::offline::OfflineReasoner;
 use sre_agent::scenario::percentile;
+use sre_agent::tools::backend::{KubeFuture, ListQuery, LogQuery, Workload, WorkloadKind};
 use sre_agent::tools::{
     BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend, TOOL_NAMES,
     Toolbox,
@@ -49,14 +50,13 @@ impl SignozBackend for Slow {
 }
 
 impl KubeBackend for Slow {
-    fn list_pods(
-        &self,
-        _: &str,
-        _: Option<&str>,
-    ) -> BoxFuture<'_, Result<Option<Vec<Pod>>, BackendError>> {
+    fn list_pods(&self, _: &str, _: &ListQuery) -> KubeFuture<'_, Vec<Pod>> {
         later(Some(Vec::new()))
     }
-    fn list_events(&self, _: &str) -> BoxFuture<'_, Result<Option<Vec<Event>>, BackendError>> {
+    fn get_pod(&self, _: &str, _: &str) -> KubeFuture<'_, Pod> {
+        later(None)
+    }
+    fn list_events(&self, _: &str, _: &ListQuery) -> KubeFuture<'_, Vec<Event>> {
         later(Some(vec![serde_json::from_value(json!({
             "metadata": {"name": "e1", "namespace": "prod"},
             "involvedObject": {"kind": "Pod", "name": "api-1"},
@@ -65,28 +65,33 @@ impl KubeBackend for Slow {
         }))
         .expect("event")]))
     }
-    fn list_services(&self, _: &str) -> BoxFuture<'_, Result<Option<Vec<Service>>, BackendError>> {
+    fn list_services(&self, _: &str) -> KubeFuture<'_, Vec<Service>> {
         later(Some(Vec::new()))
     }
-    fn list_endpoints(
-        &self,
-        _: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Endpoints>>, BackendError>> {
+    fn list_endpoints(&self, _: &str) -> KubeFuture<'_, Vec<Endpoints>> {
         later(Some(Vec::new()))
     }
-    fn list_deployments(
-        &self,
-        _: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Deployment>>, BackendError>> {
+    fn list_endpoint_slices(&self, _: &str, _: &ListQuery) -> KubeFuture<'_, Vec<EndpointSlice>> {
         later(Some(Vec::new()))
     }
-    fn pod_logs(
+    fn list_workloads(
         &self,
         _: &str,
-        _: &str,
-        _: u32,
-        _: bool,
-    ) -> BoxFuture<'_, Result<Option<String>, BackendError>> {
+        _: WorkloadKind,
+        _: &ListQuery,
+    ) -> KubeFuture<'_, Vec<Workload>> {
+        later(Some(Vec::new()))
+    }
+    fn get_workload(&self, _: &str, _: WorkloadKind, _: &str) -> KubeFuture<'_, Workload> {
+        later(None)
+    }
+    fn list_nodes(&self, _: &ListQuery) -> KubeFuture<'_, Vec<Node>> {
+        later(Some(Vec::new()))
+    }
+    fn get_node(&self, _: &str) -> KubeFuture<'_, Node> {
+        later(None)
+    }
+    fn pod_logs(&self, _: &str, _: &str, _: &LogQuery) -> KubeFuture<'_, String> {
         later(None)
     }
 }
@@ -132,6 +137,8 @@ impl NetworkBackend for Slow {
             record_type: record_type.to_string(),
             answers: Vec::new(),
             error: Some("NXDOMAIN".into()),
+            cname_chain: Vec::new(),
+            elapsed_ms: None,
         }))
     }
 }

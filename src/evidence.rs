@@ -106,6 +106,20 @@ impl Evidence {
         })
     }
 
+    pub fn workloads(&self) -> impl Iterator<Item = &WorkloadState> {
+        self.observations().filter_map(|o| match o {
+            Observation::Workload { workload } => Some(workload.as_ref()),
+            _ => None,
+        })
+    }
+
+    pub fn nodes(&self) -> impl Iterator<Item = &NodeState> {
+        self.observations().flat_map(|o| match o {
+            Observation::Nodes { nodes } => nodes.as_slice(),
+            _ => &[],
+        })
+    }
+
     pub fn certificates(&self) -> impl Iterator<Item = &CertInfo> {
         self.observations().filter_map(|o| match o {
             Observation::Certificate { cert } => Some(cert),
@@ -147,6 +161,21 @@ pub enum Observation {
     PodLogs {
         pod: String,
         records: Vec<LogRecord>,
+        /// The container read, when the tool named one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        container: Option<String>,
+        /// The log is the previous (terminated) container's.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        previous: bool,
+    },
+    /// A controller (Deployment, StatefulSet, DaemonSet, Job, CronJob, ReplicaSet) and its
+    /// rollout state.
+    Workload {
+        workload: Box<WorkloadState>,
+    },
+    /// Nodes with their conditions and allocatable resources.
+    Nodes {
+        nodes: Vec<NodeState>,
     },
     Certificate {
         cert: CertInfo,
@@ -242,6 +271,9 @@ pub struct PodState {
     #[serde(default)]
     pub conditions: Vec<String>,
     pub containers: Vec<ContainerState>,
+    /// The pod's controller from its owner references, e.g. `ReplicaSet/cart-7f9c`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl PodState {
@@ -268,7 +300,7 @@ pub struct ContainerState {
     pub cpu_limit: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServiceHealth {
     pub name: String,
     pub namespace: String,
@@ -276,6 +308,138 @@ pub struct ServiceHealth {
     pub not_ready_endpoints: u32,
     /// Deployment matching the service's name/selector, when one was found.
     pub deployment: Option<DeploymentState>,
+    /// What the endpoint counts were read from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_from: Option<EndpointSource>,
+    /// The service's pod selector (`app=cart,tier=web`), when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+    /// Pods (or addresses) behind the not-ready endpoints.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_ready_targets: Vec<String>,
+    /// Parts that could not be read (e.g. RBAC forbids EndpointSlices), for "what is missing".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<String>,
+}
+
+/// Where a service's ready / not-ready endpoint counts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndpointSource {
+    /// `discovery.k8s.io/v1` EndpointSlices (what kube-proxy routes by).
+    EndpointSlices,
+    /// The core/v1 Endpoints object.
+    Endpoints,
+    /// No endpoint object: the selected pods' readiness.
+    Pods,
+    /// No endpoint object nor pods: the deployment's ready / missing replicas.
+    Deployment,
+}
+
+/// Where a workload's rollout stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RolloutStatus {
+    /// Every replica runs the current revision and is available.
+    Complete,
+    /// A new revision is rolling out (within its progress deadline).
+    Progressing,
+    /// The rollout finished but replicas are missing or not ready.
+    Degraded,
+    /// The rollout stopped making progress (`ProgressDeadlineExceeded`).
+    Stalled,
+    /// `spec.paused` (Deployment).
+    Paused,
+    /// `spec.suspend` (Job, CronJob).
+    Suspended,
+    /// A Job (or a CronJob's job) is running.
+    Running,
+    /// A Job completed (or a CronJob's last run did).
+    Succeeded,
+    /// A Job failed (or a CronJob's last run did).
+    Failed,
+}
+
+/// A controller as the reasoners see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadState {
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, `Job`, `CronJob` or `ReplicaSet`.
+    pub kind: String,
+    pub name: String,
+    pub namespace: String,
+    /// How it was reached from the pod asked about, e.g.
+    /// `[Pod/cart-7f9c-x1, ReplicaSet/cart-7f9c, Deployment/cart]`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owner_chain: Vec<String>,
+    pub rollout: RolloutStatus,
+    /// Replicas (pods for a DaemonSet, completions for a Job) wanted, ready, on the current
+    /// revision, available, and missing.
+    pub desired: u32,
+    pub ready: u32,
+    pub updated: u32,
+    pub available: u32,
+    pub unavailable: u32,
+    /// Deployment revision, or the StatefulSet's update revision.
+    pub revision: Option<String>,
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// Conditions out of their healthy state, e.g. `Progressing=False: ProgressDeadlineExceeded`.
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    /// The pod selector, as a label selector string.
+    pub selector: Option<String>,
+    /// A Deployment's ReplicaSets or a CronJob's Jobs, newest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<RevisionState>,
+    /// Kind-specific facts: update strategy, schedule, last run, backoff limit…
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Parts that could not be read, for "what is missing".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gaps: Vec<String>,
+}
+
+/// One ReplicaSet of a Deployment, or one Job of a CronJob.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevisionState {
+    pub name: String,
+    pub revision: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub desired: u32,
+    pub ready: u32,
+    #[serde(default)]
+    pub images: Vec<String>,
+    /// A Job's outcome (`running`, `succeeded`, `failed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RolloutStatus>,
+}
+
+/// A node as the reasoners see it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NodeState {
+    pub name: String,
+    pub ready: bool,
+    /// `MemoryPressure`, `DiskPressure`, `PIDPressure`, `NetworkUnavailable` that are True.
+    #[serde(default)]
+    pub pressure: Vec<String>,
+    /// Conditions out of their healthy state, e.g. `Ready=False: KubeletNotReady …`.
+    #[serde(default)]
+    pub conditions: Vec<String>,
+    /// Cordoned (`spec.unschedulable`).
+    #[serde(default)]
+    pub unschedulable: bool,
+    /// `key=value:Effect`.
+    #[serde(default)]
+    pub taints: Vec<String>,
+    /// `cpu`, `memory`, `ephemeral-storage`, `pods` as the kubelet reports them.
+    #[serde(default)]
+    pub allocatable: BTreeMap<String, String>,
+    #[serde(default)]
+    pub capacity: BTreeMap<String, String>,
+    pub kubelet_version: Option<String>,
+    /// The pods asked about that run on this node.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pods: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

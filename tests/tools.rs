@@ -316,7 +316,7 @@ async fn every_tool_answers_from_fixtures() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].reason, "Started");
 
-    let Observation::PodLogs { pod, records } = observation(
+    let Observation::PodLogs { pod, records, .. } = observation(
         run(
             &toolbox,
             "get_pod_logs",

@@ -7,10 +7,11 @@
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Endpoints, Event, Pod, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Event, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 
 use crate::evidence::{CertInfo, DnsResult};
+pub use crate::tools::kube_api::{ListQuery, LogQuery, Workload, WorkloadKind};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BackendError {
@@ -52,37 +53,54 @@ pub trait SignozBackend: Send + Sync {
     ) -> BoxFuture<'_, Result<Option<serde_json::Value>, BackendError>>;
 }
 
-/// Read-only Kubernetes API. `None` means no such objects.
+/// What a Kubernetes call answers: `Ok(None)` is "no such object(s)" (a 404, or no recorded
+/// file).
+pub type KubeFuture<'a, T> = BoxFuture<'a, Result<Option<T>, BackendError>>;
+
+/// Read-only Kubernetes API, answering with the API's objects. List calls take server-side
+/// selectors ([`ListQuery`]); namespaced calls may be refused (`BackendError::Refused`) for a
+/// namespace outside the allow-list, and RBAC may forbid any (`BackendError::Forbidden`).
 pub trait KubeBackend: Send + Sync {
-    fn list_pods(
+    /// `GET /api/v1/namespaces/{ns}/pods?labelSelector=…&fieldSelector=…`
+    fn list_pods(&self, namespace: &str, query: &ListQuery) -> KubeFuture<'_, Vec<Pod>>;
+    /// `GET /api/v1/namespaces/{ns}/pods/{name}`
+    fn get_pod(&self, namespace: &str, name: &str) -> KubeFuture<'_, Pod>;
+    /// `GET /api/v1/namespaces/{ns}/events`, e.g. with
+    /// `fieldSelector=involvedObject.name=…,involvedObject.kind=…`.
+    fn list_events(&self, namespace: &str, query: &ListQuery) -> KubeFuture<'_, Vec<Event>>;
+    fn list_services(&self, namespace: &str) -> KubeFuture<'_, Vec<Service>>;
+    fn list_endpoints(&self, namespace: &str) -> KubeFuture<'_, Vec<Endpoints>>;
+    /// `discovery.k8s.io/v1` slices, e.g. `labelSelector=kubernetes.io/service-name=…`.
+    fn list_endpoint_slices(
         &self,
         namespace: &str,
-        label_selector: Option<&str>,
-    ) -> BoxFuture<'_, Result<Option<Vec<Pod>>, BackendError>>;
-    fn list_events(
+        query: &ListQuery,
+    ) -> KubeFuture<'_, Vec<EndpointSlice>>;
+    /// Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs or CronJobs of a namespace.
+    fn list_workloads(
         &self,
         namespace: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Event>>, BackendError>>;
-    fn list_services(
+        kind: WorkloadKind,
+        query: &ListQuery,
+    ) -> KubeFuture<'_, Vec<Workload>>;
+    /// One workload by name.
+    fn get_workload(
         &self,
         namespace: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Service>>, BackendError>>;
-    fn list_endpoints(
-        &self,
-        namespace: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Endpoints>>, BackendError>>;
-    fn list_deployments(
-        &self,
-        namespace: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Deployment>>, BackendError>>;
-    /// Plain-text log of one pod (`previous` = the last terminated container).
-    fn pod_logs(
-        &self,
-        namespace: &str,
-        pod: &str,
-        tail_lines: u32,
-        previous: bool,
-    ) -> BoxFuture<'_, Result<Option<String>, BackendError>>;
+        kind: WorkloadKind,
+        name: &str,
+    ) -> KubeFuture<'_, Workload>;
+    /// `GET /api/v1/nodes` (cluster-scoped).
+    fn list_nodes(&self, query: &ListQuery) -> KubeFuture<'_, Vec<Node>>;
+    /// `GET /api/v1/nodes/{name}`
+    fn get_node(&self, name: &str) -> KubeFuture<'_, Node>;
+    /// Plain-text log of one container of a pod. `Ok(None)`: no such pod, or no previous
+    /// container when `query.previous` asks for one.
+    fn pod_logs(&self, namespace: &str, pod: &str, query: &LogQuery) -> KubeFuture<'_, String>;
+    /// The most bytes one log read may return, when the backend has a budget of its own.
+    fn log_budget(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Slack Web API, answers as the API's JSON.

@@ -271,8 +271,25 @@ pub fn fit(observation: &mut Observation, max_bytes: usize) -> Option<String> {
                 "kept the first {end} of {total} bytes of text ({budget})"
             ))
         }
+        Observation::Nodes { nodes } => {
+            let items = std::mem::take(nodes);
+            cut(
+                observation,
+                items,
+                Keep::Head,
+                max_bytes,
+                "first",
+                "nodes",
+                |o, v| {
+                    if let Observation::Nodes { nodes } = o {
+                        *nodes = v;
+                    }
+                },
+            )
+        }
         // Single small records: nothing sensible to cut.
-        Observation::Certificate { .. }
+        Observation::Workload { .. }
+        | Observation::Certificate { .. }
         | Observation::Dns { .. }
         | Observation::Channel { .. }
         | Observation::Posted { .. } => None,
@@ -335,6 +352,8 @@ mod tests {
     fn pod_logs_keep_the_last_lines() {
         let mut obs = Observation::PodLogs {
             pod: "p".into(),
+            container: None,
+            previous: false,
             records: (0..500).map(record).collect(),
         };
         fit(&mut obs, 4096).expect("cut");

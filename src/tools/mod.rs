@@ -10,6 +10,7 @@ pub mod backend;
 pub mod budget;
 pub mod external;
 pub mod fixture;
+pub mod kube_api;
 pub mod kubernetes;
 pub mod live;
 pub mod network;
@@ -20,8 +21,8 @@ mod toolbox;
 pub mod wire;
 
 pub use backend::{
-    BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend, SourceMode,
-    SourceStatus,
+    BackendError, Backends, KubeBackend, KubeFuture, ListQuery, LogQuery, NetworkBackend,
+    SignozBackend, SlackBackend, SourceMode, SourceStatus, Workload, WorkloadKind,
 };
 pub use toolbox::{ExternalServers, ToolDescriptor, Toolbox};
 
@@ -34,6 +35,8 @@ pub const TOOL_NAMES: &[&str] = &[
     "get_service_health",
     "get_events",
     "get_pod_logs",
+    "get_workload",
+    "get_node_status",
     "get_thread_info",
     "get_channel_info",
     "post_thread_reply",

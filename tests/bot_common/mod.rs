@@ -9,6 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures::future::BoxFuture;
 use serde_json::{Value, json};
 
+use k8s_openapi::api::core::v1::{Endpoints, Event, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use sre_agent::agent::Engine;
 use sre_agent::config::{
     ConfigOrigin, DuplicateNotice, EMBEDDED_AGENTS_YAML, LoadedConfig, PipelineConfig, Secret,
@@ -20,8 +22,8 @@ use sre_agent::pipeline::Pipeline;
 use sre_agent::slack::api::ApiConfig;
 use sre_agent::slack::{Bot, BotConfig, BotHandle};
 use sre_agent::tools::{
-    BackendError, Backends, KubeBackend, NetworkBackend, SignozBackend, SlackBackend, TOOL_NAMES,
-    Toolbox,
+    BackendError, Backends, KubeBackend, KubeFuture, ListQuery, LogQuery, NetworkBackend,
+    SignozBackend, SlackBackend, TOOL_NAMES, Toolbox, Workload, WorkloadKind,
 };
 
 use crate::support::fake_slack::{FakeConfig, FakeSlack, PostedMessage, StoredMessage};
@@ -56,46 +58,51 @@ impl SignozBackend for Empty {
 }
 
 impl KubeBackend for Empty {
-    fn list_pods(
-        &self,
-        _ns: &str,
-        _sel: Option<&str>,
-    ) -> BoxFuture<'_, Result<Option<Vec<k8s_openapi::api::core::v1::Pod>>, BackendError>> {
+    fn list_pods(&self, _ns: &str, _q: &ListQuery) -> KubeFuture<'_, Vec<Pod>> {
         Box::pin(async { Ok(None) })
     }
-    fn list_events(
-        &self,
-        _ns: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<k8s_openapi::api::core::v1::Event>>, BackendError>> {
+    fn get_pod(&self, _ns: &str, _name: &str) -> KubeFuture<'_, Pod> {
         Box::pin(async { Ok(None) })
     }
-    fn list_services(
-        &self,
-        _ns: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<k8s_openapi::api::core::v1::Service>>, BackendError>> {
+    fn list_events(&self, _ns: &str, _q: &ListQuery) -> KubeFuture<'_, Vec<Event>> {
         Box::pin(async { Ok(None) })
     }
-    fn list_endpoints(
-        &self,
-        _ns: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<k8s_openapi::api::core::v1::Endpoints>>, BackendError>>
-    {
+    fn list_services(&self, _ns: &str) -> KubeFuture<'_, Vec<Service>> {
         Box::pin(async { Ok(None) })
     }
-    fn list_deployments(
-        &self,
-        _ns: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<k8s_openapi::api::apps::v1::Deployment>>, BackendError>>
-    {
+    fn list_endpoints(&self, _ns: &str) -> KubeFuture<'_, Vec<Endpoints>> {
         Box::pin(async { Ok(None) })
     }
-    fn pod_logs(
+    fn list_endpoint_slices(
         &self,
         _ns: &str,
-        _pod: &str,
-        _tail: u32,
-        _prev: bool,
-    ) -> BoxFuture<'_, Result<Option<String>, BackendError>> {
+        _q: &ListQuery,
+    ) -> KubeFuture<'_, Vec<EndpointSlice>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn list_workloads(
+        &self,
+        _ns: &str,
+        _kind: WorkloadKind,
+        _q: &ListQuery,
+    ) -> KubeFuture<'_, Vec<Workload>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn get_workload(
+        &self,
+        _ns: &str,
+        _kind: WorkloadKind,
+        _name: &str,
+    ) -> KubeFuture<'_, Workload> {
+        Box::pin(async { Ok(None) })
+    }
+    fn list_nodes(&self, _q: &ListQuery) -> KubeFuture<'_, Vec<Node>> {
+        Box::pin(async { Ok(None) })
+    }
+    fn get_node(&self, _name: &str) -> KubeFuture<'_, Node> {
+        Box::pin(async { Ok(None) })
+    }
+    fn pod_logs(&self, _ns: &str, _pod: &str, _q: &LogQuery) -> KubeFuture<'_, String> {
         Box::pin(async { Ok(None) })
     }
 }

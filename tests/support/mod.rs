@@ -5,5 +5,7 @@
 //! every helper, so dead-code warnings are silenced inside the helper modules.
 
 pub mod fake_dns;
+pub mod fake_kube;
 pub mod fake_slack;
 pub mod fake_tls;
+pub mod kube_live;

@@ -330,7 +330,7 @@ impl<'a> Ctx<'a> {
                         rec: r,
                     }));
                 }
-                Observation::PodLogs { pod, records } => {
+                Observation::PodLogs { pod, records, .. } => {
                     logs.extend(records.iter().map(|r| LogLine {
                         ts: r.timestamp,
                         lower: r.body.to_lowercase(),

@@ -747,6 +747,7 @@ fn no_ready_endpoints(ctx: &Ctx<'_>) -> Option<Finding> {
                 ready_endpoints: 0,
                 not_ready_endpoints: upstream_probe_pods.len() as u32,
                 deployment: None,
+                ..ServiceHealth::default()
             };
             &synthesized
         }

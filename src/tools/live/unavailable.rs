@@ -4,11 +4,12 @@
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Endpoints, Event, Pod, Service};
+use k8s_openapi::api::core::v1::{Endpoints, Event, Node, Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use serde_json::Value;
 
 use crate::evidence::{CertInfo, DnsResult};
+use crate::tools::backend::{KubeFuture, ListQuery, LogQuery, Workload, WorkloadKind};
 use crate::tools::{BackendError, KubeBackend, NetworkBackend, SignozBackend, SlackBackend};
 
 /// A source that answers every call with the reason it is unavailable.
@@ -36,38 +37,42 @@ impl SignozBackend for Unavailable {
 }
 
 impl KubeBackend for Unavailable {
-    fn list_pods(
-        &self,
-        _namespace: &str,
-        _label_selector: Option<&str>,
-    ) -> BoxFuture<'_, Result<Option<Vec<Pod>>, BackendError>> {
+    fn list_pods(&self, _: &str, _: &ListQuery) -> KubeFuture<'_, Vec<Pod>> {
         self.fail()
     }
-    fn list_events(&self, _: &str) -> BoxFuture<'_, Result<Option<Vec<Event>>, BackendError>> {
+    fn get_pod(&self, _: &str, _: &str) -> KubeFuture<'_, Pod> {
         self.fail()
     }
-    fn list_services(&self, _: &str) -> BoxFuture<'_, Result<Option<Vec<Service>>, BackendError>> {
+    fn list_events(&self, _: &str, _: &ListQuery) -> KubeFuture<'_, Vec<Event>> {
         self.fail()
     }
-    fn list_endpoints(
-        &self,
-        _: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Endpoints>>, BackendError>> {
+    fn list_services(&self, _: &str) -> KubeFuture<'_, Vec<Service>> {
         self.fail()
     }
-    fn list_deployments(
-        &self,
-        _: &str,
-    ) -> BoxFuture<'_, Result<Option<Vec<Deployment>>, BackendError>> {
+    fn list_endpoints(&self, _: &str) -> KubeFuture<'_, Vec<Endpoints>> {
         self.fail()
     }
-    fn pod_logs(
+    fn list_endpoint_slices(&self, _: &str, _: &ListQuery) -> KubeFuture<'_, Vec<EndpointSlice>> {
+        self.fail()
+    }
+    fn list_workloads(
         &self,
         _: &str,
-        _: &str,
-        _: u32,
-        _: bool,
-    ) -> BoxFuture<'_, Result<Option<String>, BackendError>> {
+        _: WorkloadKind,
+        _: &ListQuery,
+    ) -> KubeFuture<'_, Vec<Workload>> {
+        self.fail()
+    }
+    fn get_workload(&self, _: &str, _: WorkloadKind, _: &str) -> KubeFuture<'_, Workload> {
+        self.fail()
+    }
+    fn list_nodes(&self, _: &ListQuery) -> KubeFuture<'_, Vec<Node>> {
+        self.fail()
+    }
+    fn get_node(&self, _: &str) -> KubeFuture<'_, Node> {
+        self.fail()
+    }
+    fn pod_logs(&self, _: &str, _: &str, _: &LogQuery) -> KubeFuture<'_, String> {
         self.fail()
     }
 }
