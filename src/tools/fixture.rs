@@ -9,7 +9,8 @@
 //!
 //! The SigNoz files are the recorded `query_range` answers: a request is answered with
 //! `signoz/logs.json`, `metrics.json` or `traces.json` by its `signal` (`requestType`
-//! `time_series` → metrics). `slack/replies.json` and `channel.json` answer for any channel;
+//! `time_series` → metrics; an aggregation of logs or spans is "no data"). The service names
+//! SigNoz "knows" are those in the recorded files. `slack/replies.json` and `channel.json` answer for any channel;
 //! posted messages are recorded ([`FixtureStore::posted`]) and answered like `chat.postMessage`.
 
 use std::collections::HashMap;
@@ -290,6 +291,9 @@ impl FixtureStore {
             ("metrics", _) => &self.metrics,
             ("logs", "raw") => &self.logs,
             ("traces", "raw" | "trace") => &self.traces,
+            // No aggregation of logs or spans is recorded: the fixture does not derive metrics
+            // from its rows (that would change what old scenarios mean).
+            ("logs" | "traces", "time_series" | "scalar") => return Ok(None),
             _ => {
                 return Err(BackendError::Request(format!(
                     "the fixture SigNoz answers raw logs, raw traces and metrics, not {signal:?}/{request_type:?}"
@@ -297,6 +301,19 @@ impl FixtureStore {
             }
         };
         served(slot)
+    }
+
+    /// Every `service.name` in the recorded logs, traces and metrics.
+    fn service_names(&self) -> Result<Option<Vec<String>>, BackendError> {
+        let mut names = std::collections::BTreeSet::new();
+        let mut any = false;
+        for slot in [&self.logs, &self.traces, &self.metrics] {
+            if let Some(resp) = served(slot)? {
+                any = true;
+                names.extend(crate::tools::signoz::decode::service_names(&resp));
+            }
+        }
+        Ok(any.then(|| names.into_iter().collect()))
     }
 
     fn pod_log(&self, pod: &str, previous: bool) -> Result<Option<String>, BackendError> {
@@ -331,6 +348,10 @@ fn lookup<T: Clone>(
 impl SignozBackend for FixtureStore {
     fn query_range(&self, body: Value) -> BoxFuture<'_, Result<Option<Value>, BackendError>> {
         std::future::ready(self.signoz_answer(&body)).boxed()
+    }
+
+    fn services(&self) -> BoxFuture<'_, Result<Option<Vec<String>>, BackendError>> {
+        std::future::ready(self.service_names()).boxed()
     }
 }
 

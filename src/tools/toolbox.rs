@@ -9,6 +9,7 @@
 //! the clients and aborts the server tasks; [`Toolbox::shutdown`] does the same and waits.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmcp::model::CallToolRequestParams;
@@ -20,6 +21,7 @@ use crate::evidence::{ToolCall, ToolOutcome, ToolOutput};
 use crate::tools::kubernetes::KubernetesServer;
 use crate::tools::network::NetworkServer;
 use crate::tools::signoz::SignozServer;
+use crate::tools::signoz::catalogue::MetricCatalogue;
 use crate::tools::slack::SlackServer;
 use crate::tools::{BackendError, Backends, TOOL_NAMES, wire};
 
@@ -80,8 +82,17 @@ fn rank(name: &str) -> usize {
 }
 
 impl Toolbox {
-    /// Start every tool server in-process and connect a client to each.
+    /// Start every tool server in-process and connect a client to each; metrics are read through
+    /// the built-in catalogue.
     pub async fn start(backends: Backends) -> Result<Toolbox, BackendError> {
+        Self::start_with_catalogue(backends, Arc::new(MetricCatalogue::builtin().clone())).await
+    }
+
+    /// [`Toolbox::start`], reading metrics through `catalogue` (the configuration's `metrics:`).
+    pub async fn start_with_catalogue(
+        backends: Backends,
+        catalogue: Arc<MetricCatalogue>,
+    ) -> Result<Toolbox, BackendError> {
         let mut toolbox = Toolbox {
             descriptors: Vec::new(),
             routes: HashMap::new(),
@@ -89,7 +100,11 @@ impl Toolbox {
             servers: Vec::with_capacity(4),
         };
         let connected = [
-            connect("signoz", SignozServer::new(backends.signoz)).await?,
+            connect(
+                "signoz",
+                SignozServer::with_catalogue(backends.signoz, catalogue),
+            )
+            .await?,
             connect("kubernetes", KubernetesServer::new(backends.kube)).await?,
             connect("slack", SlackServer::new(backends.slack)).await?,
             connect("network", NetworkServer::new(backends.network)).await?,
