@@ -9,7 +9,8 @@
 //!
 //! The SigNoz files are the recorded `query_range` answers: a request is answered with
 //! `signoz/logs.json`, `metrics.json` or `traces.json` by its `signal` (`requestType`
-//! `time_series` → metrics; an aggregation of logs or spans is "no data"). The service names
+//! `time_series`, whatever the signal → metrics: the recorded time series answer every
+//! aggregation by query name, and are never derived from the recorded rows). The service names
 //! SigNoz "knows" are those in the recorded files. `slack/replies.json` and `channel.json` answer for any channel;
 //! posted messages are recorded ([`FixtureStore::posted`]) and answered like `chat.postMessage`.
 
@@ -291,9 +292,10 @@ impl FixtureStore {
             ("metrics", _) => &self.metrics,
             ("logs", "raw") => &self.logs,
             ("traces", "raw" | "trace") => &self.traces,
-            // No aggregation of logs or spans is recorded: the fixture does not derive metrics
-            // from its rows (that would change what old scenarios mean).
-            ("logs" | "traces", "time_series" | "scalar") => return Ok(None),
+            // The recorded time series answer any aggregation, whatever its signal (a key the
+            // catalogue derives from spans is recorded there too); the fixture never derives
+            // metrics from its rows (that would change what old scenarios mean).
+            (_, "time_series" | "scalar") => &self.metrics,
             _ => {
                 return Err(BackendError::Request(format!(
                     "the fixture SigNoz answers raw logs, raw traces and metrics, not {signal:?}/{request_type:?}"

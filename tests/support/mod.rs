@@ -4,4 +4,5 @@
 //! and uses, e.g., `support::fake_slack::FakeSlack`. Not every test crate uses
 //! every helper, so dead-code warnings are silenced inside the helper modules.
 
+pub mod fake_signoz;
 pub mod fake_slack;

@@ -209,8 +209,9 @@ impl SignozServer {
             .filter(|k| !series.iter().any(|s| s.metric == *k))
             .collect();
         if let Some(body) = plan.traces_request(&missing, &scope, start, end) {
+            let missing_names: Vec<String> = missing.iter().map(|k| k.to_string()).collect();
             match self.backend.query_range(body).await {
-                Ok(Some(resp)) => match decode_metrics(&resp, plan.wanted(), plan.catalogue()) {
+                Ok(Some(resp)) => match decode_metrics(&resp, &missing_names, plan.catalogue()) {
                     Ok(found) => {
                         let derived: Vec<String> = missing
                             .iter()

@@ -20,6 +20,9 @@ pub enum ServiceMatch {
     Unknown,
 }
 
+/// One matching step: its name for people, and whether a known name fits.
+type Step<'a> = (&'static str, &'a dyn Fn(&str) -> bool);
+
 const SUFFIXES: &[&str] = &["service", "server", "svc", "srv", "api", "app"];
 
 fn letters(name: &str) -> String {
@@ -56,7 +59,7 @@ pub fn match_service(wanted: &str, known: &[String]) -> ServiceMatch {
     if known.iter().any(|k| k == wanted) {
         return ServiceMatch::Exact;
     }
-    let steps: [(&'static str, &dyn Fn(&str) -> bool); 3] = [
+    let steps: [Step<'_>; 3] = [
         ("same name, other case", &|k: &str| {
             k.eq_ignore_ascii_case(wanted)
         }),
