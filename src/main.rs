@@ -279,7 +279,8 @@ async fn replay(engine: &Engine, targets: &[String], json: bool) -> anyhow::Resu
         let intake = scenario
             .intake()
             .with_context(|| format!("cannot read {}", scenario.name))?;
-        let toolbox = Arc::new(scenario.toolbox().await?);
+        let catalogue = Arc::new(engine.config().config.metrics.clone());
+        let toolbox = Arc::new(scenario.toolbox_with(catalogue).await?);
         let scenario_engine = Arc::new(engine.with_toolbox(toolbox));
         // Dedup state must carry over between targets: keep the first pipeline's dedup.
         let pipeline = match shared.take() {

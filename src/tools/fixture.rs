@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -75,6 +75,8 @@ pub struct FixtureStore {
     /// Name → lookup (`network/dns/<name>.json`).
     dns: HashMap<String, Result<Arc<DnsResult>, String>>,
     posted: Mutex<Vec<PostedMessage>>,
+    /// The `service.name`s of the recorded SigNoz files, found once.
+    signoz_services: OnceLock<Result<Option<Vec<String>>, BackendError>>,
 }
 
 #[derive(Deserialize)]
@@ -248,6 +250,7 @@ impl FixtureStore {
             tls,
             dns,
             posted: Mutex::new(Vec::new()),
+            signoz_services: OnceLock::new(),
         })
     }
 
@@ -307,6 +310,12 @@ impl FixtureStore {
 
     /// Every `service.name` in the recorded logs, traces and metrics.
     fn service_names(&self) -> Result<Option<Vec<String>>, BackendError> {
+        self.signoz_services
+            .get_or_init(|| self.find_service_names())
+            .clone()
+    }
+
+    fn find_service_names(&self) -> Result<Option<Vec<String>>, BackendError> {
         let mut names = std::collections::BTreeSet::new();
         let mut any = false;
         for slot in [&self.logs, &self.traces, &self.metrics] {
@@ -528,5 +537,39 @@ mod tests {
         assert!(matches_selector(&meta, "app=web"));
         assert!(matches_selector(&meta, "app==web"));
         assert!(!matches_selector(&meta, "app=api"));
+    }
+
+    #[tokio::test]
+    async fn signoz_services_are_those_of_the_recorded_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let store = FixtureStore::load(tmp.path()).expect("load");
+        assert_eq!(
+            store.services().await,
+            Ok(None),
+            "nothing recorded: cannot tell"
+        );
+        fs::create_dir_all(tmp.path().join("signoz")).expect("mkdir");
+        fs::write(
+            tmp.path().join("signoz/logs.json"),
+            r#"{"status":"success","data":{"type":"raw","data":{"results":[{"queryName":"A","rows":[
+              {"timestamp":"2026-01-01T00:00:00Z","data":{"body":"x","resources_string":{"service.name":"users"}}}]}]}}}"#,
+        )
+        .expect("write");
+        fs::write(
+            tmp.path().join("signoz/metrics.json"),
+            r#"{"status":"success","data":{"type":"time_series","data":{"results":[{"queryName":"m","aggregations":[{"index":0,"series":[
+              {"labels":[{"key":{"name":"service.name"},"value":"orders"}],"values":[{"timestamp":1767225600000,"value":1}]},
+              {"labels":[{"key":{"name":"k8s.node.name"},"value":"n1"}],"values":[{"timestamp":1767225600000,"value":1}]}]}]}]}}}"#,
+        )
+        .expect("write");
+        let store = FixtureStore::load(tmp.path()).expect("load");
+        assert_eq!(
+            store.services().await,
+            Ok(Some(vec!["orders".to_owned(), "users".to_owned()]))
+        );
+        // A time-series request of any signal is answered from the recorded time series.
+        let traces_agg = json!({"requestType": "time_series", "compositeQuery": {"queries": [
+            {"type": "builder_query", "spec": {"name": "k", "signal": "traces"}}]}});
+        assert!(matches!(store.signoz_answer(&traces_agg), Ok(Some(_))));
     }
 }
