@@ -8,6 +8,7 @@
 //! for a SigNoz without span metrics). A mapped service name or a traces-derived metric is said in
 //! an extra text block of the answer, after the observation's JSON.
 
+pub mod aggregation;
 pub mod catalogue;
 pub mod decode;
 pub mod metrics;
