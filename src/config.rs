@@ -1,6 +1,7 @@
 //! Configuration: defaults < `agents.yaml` < `SRE_AGENT_*` environment variables (figment).
 //!
-//! `agents.yaml` holds the agents and the tunables (`pipeline:`, `slack:`); any tunable can be
+//! `agents.yaml` holds the agents, the tunables (`pipeline:`, `slack:`, `backends:`) and the
+//! metric catalogue (`metrics:`, [`MetricCatalogue`]); any tunable can be
 //! overridden from the environment with `__` as the separator, e.g.
 //! `SRE_AGENT_PIPELINE__WORKERS=8`. Secrets (Slack tokens, API keys) are never read from the
 //! file: they come from their own environment variables and live in [`Secret`], whose `Debug`
@@ -16,6 +17,7 @@ use figment::providers::{Env, Format, Serialized, Yaml};
 use serde::{Deserialize, Serialize};
 
 use crate::agent::AgentSpec;
+use crate::tools::signoz::catalogue::MetricCatalogue;
 
 /// The `agents.yaml` shipped in the binary, used when no file is given and none is in the
 /// working directory.
@@ -54,6 +56,10 @@ pub struct Config {
     /// External MCP servers whose tools join the toolbox under their prefix.
     #[serde(default)]
     pub mcp_servers: Vec<crate::tools::external::McpServerSpec>,
+    /// The metric catalogue (`metrics:`): metric names → how SigNoz gives them. Entries replace
+    /// the built-in entry of the same key; see [`MetricCatalogue`].
+    #[serde(default)]
+    pub metrics: MetricCatalogue,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -422,6 +428,8 @@ pub fn validate(config: &Config, known_tools: &[&str]) -> Vec<String> {
     if config.slack.catch_up_minutes > MAX_WINDOW_SECS / 60 {
         problems.push("slack.catch_up_minutes must be at most 30 days".into());
     }
+    problems.extend(config.backends.signoz.validate());
+    problems.extend(config.metrics.validate());
     problems
 }
 
@@ -562,5 +570,49 @@ agents:
         assert_eq!(format!("{s:?}"), "***");
         assert_eq!(format!("{s}"), "***");
         assert_eq!(s.expose(), "xoxb-123-secret");
+    }
+
+    #[test]
+    fn the_metric_catalogue_defaults_to_the_built_in_one_and_is_validated() {
+        let loaded =
+            LoadedConfig::from_yaml_str(EMBEDDED_AGENTS_YAML, ConfigOrigin::Embedded, TOOL_NAMES)
+                .expect("valid");
+        assert_eq!(&loaded.config.metrics, MetricCatalogue::builtin());
+        // Every metric an agent collects is in the catalogue.
+        for agent in &loaded.config.agents {
+            for call in agent.collect.iter().filter(|c| c.tool == "query_metrics") {
+                for m in call.args["metrics"].as_array().expect("metrics list") {
+                    let m = m.as_str().expect("name");
+                    assert!(
+                        loaded.config.metrics.key_of(m).is_some(),
+                        "agent `{}` collects `{m}`, which the catalogue lacks",
+                        agent.name
+                    );
+                }
+            }
+        }
+        let without =
+            "default_agent: a\nagents: [{name: a, description: a, prompt: prompts/network.md}]\n";
+        let loaded = LoadedConfig::from_yaml_str(without, ConfigOrigin::Embedded, TOOL_NAMES)
+            .expect("valid without metrics:");
+        assert_eq!(&loaded.config.metrics, MetricCatalogue::builtin());
+        let custom = format!(
+            "{without}metrics:\n  queue_depth: {{unit: msgs, metric: rabbitmq.message.current, aggregation: avg/sum}}\n  http_server_error_ratio: {{unit: ratio, formula: a / b, queries: {{a: {{metric: x, aggregation: rate/sum}}}}}}\n"
+        );
+        let err = LoadedConfig::from_yaml_str(&custom, ConfigOrigin::Embedded, TOOL_NAMES)
+            .expect_err("formula uses an unknown query");
+        assert!(
+            err.to_string()
+                .contains("metrics.http_server_error_ratio: formula `a / b` uses `b`"),
+            "{err}"
+        );
+        let bad_agg =
+            format!("{without}metrics:\n  q: {{unit: x, metric: m, aggregation: often/sum}}\n");
+        let err = LoadedConfig::from_yaml_str(&bad_agg, ConfigOrigin::Embedded, TOOL_NAMES)
+            .expect_err("bad aggregation");
+        assert!(
+            err.to_string().contains("unknown time aggregation `often`"),
+            "{err}"
+        );
     }
 }

@@ -173,10 +173,10 @@ async fn run(cli: Cli, analysis: Option<tokio::runtime::Handle>) -> anyhow::Resu
             }
         }
         Command::Mcp { toolset, fixtures } => {
+            let config = config?;
             let backends = match fixtures {
                 Some(dir) => fixture_backends(Some(&dir))?,
                 None => {
-                    let config = config?;
                     let http = live::http_client()?;
                     let lookup = |k: &str| std::env::var(k).ok();
                     LiveSources::connect(&config.config.backends, &lookup, &http, None)
@@ -184,7 +184,8 @@ async fn run(cli: Cli, analysis: Option<tokio::runtime::Handle>) -> anyhow::Resu
                         .backends()
                 }
             };
-            stdio::serve_stdio(toolset, backends).await?;
+            let catalogue = Arc::new(config.config.metrics.clone());
+            stdio::serve_stdio(toolset, backends, catalogue).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Eval { dir, json } => {
@@ -298,6 +299,7 @@ async fn live_toolbox(
     let sources = LiveSources::connect(&config.config.backends, &lookup, &http, slack).await;
     let toolbox = Toolbox::start_with(
         sources.backends(),
+        Some(Arc::new(config.config.metrics.clone())),
         Some(ExternalServers {
             specs: &config.config.mcp_servers,
             lookup: &lookup,
@@ -334,6 +336,7 @@ async fn config_check(
     if !loaded.config.mcp_servers.is_empty() {
         match Toolbox::start_with(
             fixture_backends(None).unwrap_or_else(|_| sources.backends()),
+            None,
             Some(ExternalServers {
                 specs: &loaded.config.mcp_servers,
                 lookup: &lookup,
@@ -455,7 +458,8 @@ async fn replay(engine: &Engine, targets: &[String], json: bool) -> anyhow::Resu
         let intake = scenario
             .intake()
             .with_context(|| format!("cannot read {}", scenario.name))?;
-        let toolbox = Arc::new(scenario.toolbox().await?);
+        let catalogue = Arc::new(engine.config().config.metrics.clone());
+        let toolbox = Arc::new(scenario.toolbox_with(catalogue).await?);
         let scenario_engine = Arc::new(engine.with_toolbox(toolbox));
         // Dedup state must carry over between targets: keep the first pipeline's dedup.
         let pipeline = match shared.take() {

@@ -16,6 +16,7 @@ use crate::alert::{self, Alert, Intake, MAX_ALERT_BYTES, ParseError};
 use crate::pipeline::{Pipeline, Processed, SkipReason};
 use crate::rca::Rca;
 use crate::router::Route;
+use crate::tools::signoz::catalogue::MetricCatalogue;
 use crate::tools::{Toolbox, fixture::fixture_backends};
 
 /// What a replay target holds.
@@ -197,10 +198,20 @@ impl Scenario {
         }
     }
 
-    /// A toolbox serving this scenario's fixture data.
+    /// A toolbox serving this scenario's fixture data (metrics through the built-in catalogue).
     pub async fn toolbox(&self) -> Result<Toolbox, ScenarioError> {
         let backends = fixture_backends(self.data_dir.as_deref())?;
         Ok(Toolbox::start(backends).await?)
+    }
+
+    /// A toolbox serving this scenario's fixture data, metrics through `catalogue` (the
+    /// configuration's `metrics:`, whose aliases decode recorded answers).
+    pub async fn toolbox_with(
+        &self,
+        catalogue: Arc<MetricCatalogue>,
+    ) -> Result<Toolbox, ScenarioError> {
+        let backends = fixture_backends(self.data_dir.as_deref())?;
+        Ok(Toolbox::start_with_catalogue(backends, catalogue).await?)
     }
 }
 
@@ -300,7 +311,8 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
 
 /// Replay one scenario with a fresh pipeline over its own fixture data.
 pub async fn replay(base: &Engine, scenario: &Scenario) -> Result<ReplayOutput, ScenarioError> {
-    let engine = Arc::new(base.with_toolbox(Arc::new(scenario.toolbox().await?)));
+    let catalogue = Arc::new(base.config().config.metrics.clone());
+    let engine = Arc::new(base.with_toolbox(Arc::new(scenario.toolbox_with(catalogue).await?)));
     let pipeline = Pipeline::start(engine, &base.config().config.pipeline);
     // The clock starts when the alert arrives (tools already up, as in the bot); parsing counts.
     let received = Instant::now();

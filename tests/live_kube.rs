@@ -645,7 +645,10 @@ async fn long_lists_are_paged_and_capped() {
                    "status": {"phase": "Running"}}),
         );
     }
-    let live = live_toolbox(&fake, &KubernetesSettings::default()).await;
+    // The paging is under test here, not the result budget (64 KiB, which 620 pods exceed).
+    let live = live_toolbox(&fake, &KubernetesSettings::default())
+        .await
+        .with_result_budget(16 << 20);
     let Observation::Pods { pods } = observation(
         live.call(
             call("get_pod_status", json!({"namespace": "jobs"})),
@@ -668,7 +671,9 @@ async fn long_lists_are_paged_and_capped() {
         max_list_items: 550,
         ..KubernetesSettings::default()
     };
-    let live = live_toolbox(&fake, &capped).await;
+    let live = live_toolbox(&fake, &capped)
+        .await
+        .with_result_budget(16 << 20);
     fake.clear_requests();
     let Observation::Pods { pods } = observation(
         live.call(
@@ -683,5 +688,22 @@ async fn long_lists_are_paged_and_capped() {
     assert_eq!(
         fake.requests_ending("/api/v1/namespaces/jobs/pods").len(),
         2
+    );
+    // With the default result budget the answer is cut, and says what was cut.
+    let live = live_toolbox(&fake, &KubernetesSettings::default()).await;
+    let out = live
+        .call(
+            call("get_pod_status", json!({"namespace": "jobs"})),
+            TIMEOUT,
+        )
+        .await;
+    let note = out.truncated.clone().expect("cut to the budget");
+    let Observation::Pods { pods } = observation(out) else {
+        panic!("pods expected");
+    };
+    assert!(pods.len() < 620, "{}", pods.len());
+    assert_eq!(
+        note,
+        format!("kept the first {} of 620 pods (64 KiB budget)", pods.len())
     );
 }

@@ -76,6 +76,7 @@ async fn sre_agent_mcp_kubernetes_over_stdio_serves_an_agents_collect_calls() {
     let http = http();
     let toolbox = Toolbox::start_with(
         fixture_backends(None).expect("backends"),
+        None,
         Some(ExternalServers {
             specs: &config.config.mcp_servers,
             lookup: &lookup,
@@ -152,6 +153,7 @@ async fn a_server_that_cannot_start_is_reported_once_and_skipped() {
     let http = http();
     let toolbox = Toolbox::start_with(
         fixture_backends(None).expect("backends"),
+        None,
         Some(ExternalServers {
             specs: &config.config.mcp_servers,
             lookup: &lookup,
@@ -240,6 +242,7 @@ async fn a_streamable_http_server_with_a_bearer_token_joins_the_toolbox() {
     };
     let toolbox = Toolbox::start_with(
         fixture_backends(None).expect("backends"),
+        None,
         Some(ExternalServers {
             specs: &config.config.mcp_servers,
             lookup: &wrong,

@@ -51,6 +51,12 @@ pub trait SignozBackend: Send + Sync {
         &self,
         body: serde_json::Value,
     ) -> BoxFuture<'_, Result<Option<serde_json::Value>, BackendError>>;
+
+    /// The `service.name`s SigNoz knows (recently seen), to map an alert's service name to
+    /// SigNoz's spelling. `None` means the source cannot tell (then names are used as given).
+    fn services(&self) -> BoxFuture<'_, Result<Option<Vec<String>>, BackendError>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
 }
 
 /// What a Kubernetes call answers: `Ok(None)` is "no such object(s)" (a 404, or no recorded

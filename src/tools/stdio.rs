@@ -5,12 +5,14 @@
 //! to stderr (stdout carries the protocol).
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use rmcp::ServiceExt;
 
 use crate::tools::kubernetes::KubernetesServer;
 use crate::tools::network::NetworkServer;
 use crate::tools::signoz::SignozServer;
+use crate::tools::signoz::catalogue::MetricCatalogue;
 use crate::tools::slack::SlackServer;
 use crate::tools::{BackendError, Backends};
 
@@ -40,9 +42,14 @@ impl FromStr for Toolset {
 }
 
 /// Serve `toolset` over this process's stdin/stdout until the client disconnects.
-pub async fn serve_stdio(toolset: Toolset, backends: Backends) -> Result<(), BackendError> {
+/// Metrics are read through `catalogue` (the configuration's `metrics:`).
+pub async fn serve_stdio(
+    toolset: Toolset,
+    backends: Backends,
+    catalogue: Arc<MetricCatalogue>,
+) -> Result<(), BackendError> {
     match toolset {
-        Toolset::Signoz => serve(SignozServer::new(backends.signoz)).await,
+        Toolset::Signoz => serve(SignozServer::with_catalogue(backends.signoz, catalogue)).await,
         Toolset::Kubernetes => serve(KubernetesServer::new(backends.kube)).await,
         Toolset::Network => serve(NetworkServer::new(backends.network)).await,
         Toolset::Slack => serve(SlackServer::new(backends.slack)).await,

@@ -12,6 +12,7 @@
 //! waits.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rmcp::model::CallToolRequestParams;
@@ -25,6 +26,7 @@ use crate::tools::external::{self, ExternalError, McpServerSpec};
 use crate::tools::kubernetes::KubernetesServer;
 use crate::tools::network::NetworkServer;
 use crate::tools::signoz::SignozServer;
+use crate::tools::signoz::catalogue::MetricCatalogue;
 use crate::tools::slack::SlackServer;
 use crate::tools::{BackendError, Backends, SourceMode, SourceStatus, TOOL_NAMES, wire};
 
@@ -101,16 +103,27 @@ fn rank(name: &str) -> usize {
 }
 
 impl Toolbox {
-    /// Start every embedded tool server in-process and connect a client to each.
+    /// Start every embedded tool server in-process and connect a client to each; metrics are
+    /// read through the built-in catalogue.
     pub async fn start(backends: Backends) -> Result<Toolbox, BackendError> {
-        Self::start_with(backends, None).await
+        Self::start_with(backends, None, None).await
     }
 
-    /// Start the embedded servers and connect the external ones. An external server that
-    /// cannot be reached is logged once, listed as unavailable in [`Toolbox::sources`] and
-    /// skipped; an embedded server that fails is an error.
+    /// [`Toolbox::start`], reading metrics through `catalogue` (the configuration's `metrics:`).
+    pub async fn start_with_catalogue(
+        backends: Backends,
+        catalogue: Arc<MetricCatalogue>,
+    ) -> Result<Toolbox, BackendError> {
+        Self::start_with(backends, Some(catalogue), None).await
+    }
+
+    /// Start the embedded servers (metrics through `catalogue`, else the built-in one) and
+    /// connect the external ones. An external server that cannot be reached is logged once,
+    /// listed as unavailable in [`Toolbox::sources`] and skipped; an embedded server that fails
+    /// is an error.
     pub async fn start_with(
         backends: Backends,
+        catalogue: Option<Arc<MetricCatalogue>>,
         external: Option<ExternalServers<'_>>,
     ) -> Result<Toolbox, BackendError> {
         let mut toolbox = Toolbox {
@@ -122,7 +135,14 @@ impl Toolbox {
             result_bytes: DEFAULT_RESULT_BYTES,
         };
         let connected = [
-            connect("signoz", SignozServer::new(backends.signoz)).await?,
+            connect(
+                "signoz",
+                SignozServer::with_catalogue(
+                    backends.signoz,
+                    catalogue.unwrap_or_else(|| Arc::new(MetricCatalogue::builtin().clone())),
+                ),
+            )
+            .await?,
             connect("kubernetes", KubernetesServer::new(backends.kube)).await?,
             connect("slack", SlackServer::new(backends.slack)).await?,
             connect("network", NetworkServer::new(backends.network)).await?,

@@ -63,63 +63,115 @@ pub fn http_client() -> Result<reqwest::Client, crate::tools::BackendError> {
 
 /// Every live source of the process, typed, for the toolbox and `config check --probe`.
 pub struct LiveSources {
+    signoz: Option<Arc<signoz::SignozHttp>>,
+    kube: Option<Arc<kubernetes::KubeApi>>,
+    network: Option<Arc<network::LiveNetwork>>,
     slack: Option<Arc<LiveSlack>>,
     backends: Backends,
 }
 
+fn unavailable(source: &str, reason: String) -> (Arc<Unavailable>, SourceStatus) {
+    (
+        Arc::new(Unavailable::new(reason.clone())),
+        SourceStatus {
+            source: source.to_string(),
+            mode: SourceMode::Unavailable,
+            detail: reason,
+        },
+    )
+}
+
+fn live(source: &str, detail: String) -> SourceStatus {
+    SourceStatus {
+        source: source.to_string(),
+        mode: SourceMode::Live,
+        detail,
+    }
+}
+
 impl LiveSources {
-    /// Build every configured source. Never fails: a source that cannot be built is
-    /// unavailable, with the reason.
+    /// Build every configured source. Never fails: a source that is not configured or cannot
+    /// be built is unavailable, with the reason (logged once here, and in every answer).
     pub async fn connect(
-        _config: &BackendsConfig,
-        _lookup: Lookup<'_>,
-        _http: &reqwest::Client,
+        config: &BackendsConfig,
+        lookup: Lookup<'_>,
+        http: &reqwest::Client,
         slack_api: Option<Arc<SlackApi>>,
     ) -> LiveSources {
-        let mut sources = Vec::new();
-        let mut status = |source: &str, mode: SourceMode, detail: String| {
-            sources.push(SourceStatus {
-                source: source.to_string(),
-                mode,
-                detail,
-            })
+        let mut sources = Vec::with_capacity(4);
+
+        let signoz = match signoz::SignozHttp::from_env(http.clone(), &config.signoz, lookup) {
+            Ok(Some(s)) => Some(Arc::new(s)),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "SigNoz is configured but unusable");
+                None
+            }
         };
-        let signoz = Arc::new(Unavailable::new("the live SigNoz backend is not built yet"));
-        status("signoz", SourceMode::Unavailable, "not built yet".into());
-        let kube = Arc::new(Unavailable::new(
-            "the live Kubernetes backend is not built yet",
-        ));
-        status(
-            "kubernetes",
-            SourceMode::Unavailable,
-            "not built yet".into(),
-        );
-        let network = Arc::new(Unavailable::new(
-            "the live network probes are not built yet",
-        ));
-        status("network", SourceMode::Unavailable, "not built yet".into());
-        let slack = slack_api.map(|api| Arc::new(LiveSlack::new(api)));
-        let slack_backend: Arc<dyn crate::tools::SlackBackend> = match &slack {
+        let signoz_backend: Arc<dyn crate::tools::SignozBackend> = match &signoz {
             Some(s) => {
-                status("slack", SourceMode::Live, "bot token".into());
+                sources.push(live("signoz", s.describe()));
                 s.clone()
             }
             None => {
-                status(
-                    "slack",
-                    SourceMode::Unavailable,
-                    "SLACK_BOT_TOKEN not set".into(),
-                );
-                Arc::new(Unavailable::new("SLACK_BOT_TOKEN is not set"))
+                let (b, status) = unavailable("signoz", "SIGNOZ_URL not set".into());
+                sources.push(status);
+                b
+            }
+        };
+
+        let (kube, kube_backend): (_, Arc<dyn crate::tools::KubeBackend>) =
+            match kubernetes::KubeApi::connect(&config.kubernetes).await {
+                Ok(k) => {
+                    let k = Arc::new(k);
+                    sources.push(k.source_status());
+                    (Some(k.clone()), k)
+                }
+                Err(e) => {
+                    tracing::info!(error = %e, "Kubernetes tools unavailable");
+                    let (b, status) = unavailable("kubernetes", e.to_string());
+                    sources.push(status);
+                    (None, b)
+                }
+            };
+
+        let (network, network_backend): (_, Arc<dyn crate::tools::NetworkBackend>) =
+            match network::LiveNetwork::new(&config.network) {
+                Ok(n) => {
+                    let n = Arc::new(n);
+                    sources.push(n.status());
+                    (Some(n.clone()), n)
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "network probes unavailable");
+                    let (b, status) = unavailable("network", e.to_string());
+                    sources.push(status);
+                    (None, b)
+                }
+            };
+
+        let slack = slack_api.map(|api| Arc::new(LiveSlack::new(api)));
+        let slack_backend: Arc<dyn crate::tools::SlackBackend> = match &slack {
+            Some(s) => {
+                sources.push(live("slack", "bot token".into()));
+                s.clone()
+            }
+            None => {
+                let (b, status) = unavailable("slack", "SLACK_BOT_TOKEN not set".into());
+                sources.push(status);
+                b
             }
         };
         LiveSources {
+            signoz,
+            kube,
+            network,
             slack,
             backends: Backends {
-                signoz,
-                kube,
+                signoz: signoz_backend,
+                kube: kube_backend,
                 slack: slack_backend,
-                network,
+                network: network_backend,
                 sources,
             },
         }
@@ -130,26 +182,49 @@ impl LiveSources {
         self.backends.clone()
     }
 
-    /// One line per source for `config check --probe`, e.g. `slack: ok, bot in 4 channels`.
+    /// One line per source for `config check --probe`, e.g. `signoz: ok, 41 services at …`.
+    /// Live sources are asked (in parallel); unavailable ones say why.
     pub async fn probe(&self) -> Vec<String> {
-        let mut lines = Vec::new();
-        for s in &self.backends.sources {
-            if s.mode != SourceMode::Live {
-                lines.push(format!("{}: unavailable ({})", s.source, s.detail));
-                continue;
+        let failed = |e: crate::tools::BackendError| format!("FAILED: {e}");
+        let signoz = async {
+            match &self.signoz {
+                Some(s) => Some(format!(
+                    "signoz: {}",
+                    s.probe().await.unwrap_or_else(failed)
+                )),
+                None => None,
             }
-            let line = match s.source.as_str() {
-                "slack" => match &self.slack {
-                    Some(slack) => match slack.probe().await {
-                        Ok(ok) => ok,
-                        Err(e) => format!("FAILED: {e}"),
-                    },
-                    None => "unavailable".into(),
-                },
-                _ => s.detail.clone(),
-            };
-            lines.push(format!("{}: {line}", s.source));
-        }
-        lines
+        };
+        let kube = async {
+            match &self.kube {
+                Some(k) => Some(k.probe().await),
+                None => None,
+            }
+        };
+        let network = async {
+            match &self.network {
+                Some(n) => Some(n.probe().await),
+                None => None,
+            }
+        };
+        let slack = async {
+            match &self.slack {
+                Some(s) => Some(format!("slack: {}", s.probe().await.unwrap_or_else(failed))),
+                None => None,
+            }
+        };
+        let (signoz, kube, network, slack) = tokio::join!(signoz, kube, network, slack);
+        let mut answered = [signoz, kube, network, slack].into_iter();
+        self.backends
+            .sources
+            .iter()
+            .map(|s| {
+                let probed = answered.next().flatten();
+                match (s.mode, probed) {
+                    (SourceMode::Live, Some(line)) => line,
+                    _ => format!("{}: unavailable ({})", s.source, s.detail),
+                }
+            })
+            .collect()
     }
 }

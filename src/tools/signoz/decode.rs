@@ -1,17 +1,12 @@
-//! The `signoz` MCP tool server: `query_logs`, `query_metrics`, `query_traces`.
-//!
-//! Each tool builds the SigNoz **v5** `POST /api/v5/query_range` body the way SigNoz's own MCP
-//! server does (`SigNoz/signoz-mcp-server`, `pkg/types/querybuilder.go`: `BuildLogsQueryPayload`,
-//! `BuildMetricsQueryPayloadJSON`, `BuildTracesQueryPayload`), hands it to the
-//! [`SignozBackend`], and decodes the answer (`SigNoz/signoz`,
-//! `pkg/types/querybuildertypes/querybuildertypesv5/resp.go`) into an [`Observation`]:
+//! Decoding SigNoz `query_range` answers (`SigNoz/signoz` v0.138,
+//! `pkg/types/querybuildertypes/querybuildertypesv5/resp.go`) into observations:
 //!
 //! - the HTTP envelope `{"status":"success","data":{"type":…,"data":{"results":[…]},"meta":…}}`
 //!   (also accepted: `data.results` or a bare `results`);
 //! - `time_series` results `{queryName, aggregations:[{index, alias, series:[{labels:[{key:{name},
-//!   value}], values:[{timestamp(ms), value}]}]}]}` → [`MetricSeries`] named by `queryName`
-//!   (one query per metric, named by the metric); v3-style `series` directly under the result is
-//!   accepted too;
+//!   value}], values:[{timestamp(ms), value}]}]}]}` → [`MetricSeries`] named by the catalogue key
+//!   the `queryName` is (or is an alias of), else by the `queryName`; v3-style `series` directly
+//!   under the result is accepted too;
 //! - `raw` results `{queryName, rows:[{timestamp(RFC 3339), data:{…}}]}` → [`LogRecord`] (from
 //!   `body`, `severity_text`/`severity_number`, `attributes_*`, `resources_string`) or
 //!   [`SpanRecord`] (`name`, `duration_nano`, `has_error`, `status_code_string`,
@@ -19,415 +14,16 @@
 //!   `db.system` / `net.peer.name`).
 //!
 //! Unknown fields are ignored; an answer without rows or series is "no data"; a shape that is not
-//! a `query_range` answer is a failure with the reason.
+//! a `query_range` answer is an error with the reason.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
 
-use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::schemars::JsonSchema;
-use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::evidence::{LogRecord, MetricPoint, MetricSeries, Observation, SpanRecord};
-use crate::tools::SignozBackend;
-use crate::tools::wire::{self, scalar_string, time_of};
-
-/// Default look-back window.
-pub const DEFAULT_MINUTES: u32 = 60;
-/// Default number of log records / spans.
-pub const DEFAULT_LIMIT: u32 = 100;
-/// Largest window and row count a call may ask for.
-const MAX_MINUTES: u32 = 7 * 24 * 60;
-const MAX_LIMIT: u32 = 1000;
-
-/// Arguments of `query_logs`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[schemars(crate = "rmcp::schemars")]
-pub struct QueryLogsArgs {
-    /// Service name (`service.name` resource attribute).
-    pub service: String,
-    /// Kubernetes namespace (`k8s.namespace.name`), when known.
-    #[serde(default)]
-    pub namespace: Option<String>,
-    /// Minimum severity: TRACE, DEBUG, INFO, WARN (default), ERROR or FATAL.
-    #[serde(default)]
-    pub severity: Option<String>,
-    /// Extra SigNoz filter expression ANDed to the query, e.g. `body CONTAINS 'timeout'`.
-    #[serde(default)]
-    pub query: Option<String>,
-    /// Look-back window in minutes (default 60).
-    #[serde(default, deserialize_with = "wire::opt_u32")]
-    pub minutes: Option<u32>,
-    /// Maximum number of records (default 100).
-    #[serde(default, deserialize_with = "wire::opt_u32")]
-    pub limit: Option<u32>,
-}
-
-/// Arguments of `query_metrics`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[schemars(crate = "rmcp::schemars")]
-pub struct QueryMetricsArgs {
-    /// Service name (`service.name`).
-    pub service: String,
-    /// Metric names, e.g. `http_server_error_ratio`; one series set is returned per metric.
-    #[serde(deserialize_with = "wire::string_list")]
-    pub metrics: Vec<String>,
-    /// Look-back window in minutes (default 60).
-    #[serde(default, deserialize_with = "wire::opt_u32")]
-    pub minutes: Option<u32>,
-}
-
-/// Arguments of `query_traces`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[schemars(crate = "rmcp::schemars")]
-pub struct QueryTracesArgs {
-    /// Service name (`service.name`).
-    pub service: String,
-    /// Only spans with `has_error = true` (default false).
-    #[serde(default, deserialize_with = "wire::opt_bool")]
-    pub only_errors: Option<bool>,
-    /// Look-back window in minutes (default 60).
-    #[serde(default, deserialize_with = "wire::opt_u32")]
-    pub minutes: Option<u32>,
-    /// Maximum number of spans (default 100).
-    #[serde(default, deserialize_with = "wire::opt_u32")]
-    pub limit: Option<u32>,
-}
-
-/// The SigNoz tool server.
-#[derive(Clone)]
-pub struct SignozServer {
-    backend: Arc<dyn SignozBackend>,
-    tool_router: ToolRouter<Self>,
-}
-
-#[tool_router]
-impl SignozServer {
-    pub fn new(backend: Arc<dyn SignozBackend>) -> Self {
-        Self {
-            backend,
-            tool_router: Self::tool_router(),
-        }
-    }
-
-    #[tool(
-        description = "Search a service's logs in SigNoz at or above a severity (default WARN) over the last `minutes` (default 60). Returns log records (timestamp, severity, pod, body, attributes), newest first."
-    )]
-    async fn query_logs(
-        &self,
-        Parameters(args): Parameters<QueryLogsArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let min_severity = match args.severity.as_deref() {
-            None => SEVERITY_WARN,
-            Some(s) => match severity_number(s) {
-                Some(n) => n,
-                None => return Ok(wire::failed(format!("unknown severity {s:?}"))),
-            },
-        };
-        let limit = limit_of(args.limit);
-        let body = logs_request(&args, now_ms());
-        let resp = match self.backend.query_range(body).await {
-            Ok(Some(resp)) => resp,
-            Ok(None) => return Ok(wire::no_data(format!("no logs for {}", args.service))),
-            Err(e) => return Ok(wire::backend_failed("signoz", &e)),
-        };
-        Ok(match decode_logs(&resp, limit) {
-            Ok(records) if records.is_empty() => wire::no_data(format!(
-                "no logs at or above {} for {}",
-                severity_text(min_severity),
-                args.service
-            )),
-            Ok(records) => wire::data(&Observation::Logs { records }),
-            Err(e) => wire::failed(format!("signoz: {e}")),
-        })
-    }
-
-    #[tool(
-        description = "Fetch metric time series for a service from SigNoz over the last `minutes` (default 60), one query per metric name (e.g. http_server_error_ratio, mongodb_pool_in_use, container_memory_working_set_bytes)."
-    )]
-    async fn query_metrics(
-        &self,
-        Parameters(args): Parameters<QueryMetricsArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
-        if args.metrics.is_empty() {
-            return Ok(wire::failed("`metrics` must name at least one metric"));
-        }
-        let body = metrics_request(&args, now_ms());
-        let resp = match self.backend.query_range(body).await {
-            Ok(Some(resp)) => resp,
-            Ok(None) => return Ok(wire::no_data(format!("no metrics for {}", args.service))),
-            Err(e) => return Ok(wire::backend_failed("signoz", &e)),
-        };
-        Ok(match decode_metrics(&resp, &args.metrics) {
-            Ok(series) if series.is_empty() => wire::no_data(format!(
-                "no series for {} of {}",
-                args.metrics.join(", "),
-                args.service
-            )),
-            Ok(series) => wire::data(&Observation::Metrics { series }),
-            Err(e) => wire::failed(format!("signoz: {e}")),
-        })
-    }
-
-    #[tool(
-        description = "Search a service's spans in SigNoz over the last `minutes` (default 60); `only_errors` keeps spans with has_error. Returns spans (name, duration, error, status, peer, trace id), newest first."
-    )]
-    async fn query_traces(
-        &self,
-        Parameters(args): Parameters<QueryTracesArgs>,
-    ) -> Result<CallToolResult, ErrorData> {
-        let only_errors = args.only_errors.unwrap_or(false);
-        let limit = limit_of(args.limit);
-        let body = traces_request(&args, now_ms());
-        let resp = match self.backend.query_range(body).await {
-            Ok(Some(resp)) => resp,
-            Ok(None) => return Ok(wire::no_data(format!("no traces for {}", args.service))),
-            Err(e) => return Ok(wire::backend_failed("signoz", &e)),
-        };
-        Ok(match decode_traces(&resp, &args.service, limit) {
-            Ok(spans) if spans.is_empty() => wire::no_data(format!(
-                "no {}spans for {}",
-                if only_errors { "error " } else { "" },
-                args.service
-            )),
-            Ok(spans) => wire::data(&Observation::Traces { spans }),
-            Err(e) => wire::failed(format!("signoz: {e}")),
-        })
-    }
-}
-
-#[tool_handler(router = self.tool_router)]
-impl ServerHandler for SignozServer {
-    fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("signoz", env!("CARGO_PKG_VERSION")))
-            .with_instructions("Logs, metrics and traces from SigNoz (query_range v5).")
-    }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-fn limit_of(limit: Option<u32>) -> usize {
-    limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT) as usize
-}
-
-fn window_ms(minutes: Option<u32>) -> i64 {
-    i64::from(minutes.unwrap_or(DEFAULT_MINUTES).clamp(1, MAX_MINUTES)) * 60_000
-}
-
-// ---------------------------------------------------------------------------------------------
-// Severity
-
-const SEVERITY_WARN: u8 = 13;
-
-/// OpenTelemetry severity number of the lowest level named `name` (`WARN` → 13); a number is
-/// taken as is.
-pub fn severity_number(name: &str) -> Option<u8> {
-    let name = name.trim();
-    if let Ok(n) = name.parse::<u8>() {
-        return (1..=24).contains(&n).then_some(n);
-    }
-    Some(match name.to_ascii_uppercase().as_str() {
-        "TRACE" => 1,
-        "DEBUG" => 5,
-        "INFO" | "INFORMATION" | "NOTICE" => 9,
-        "WARN" | "WARNING" => 13,
-        "ERROR" | "ERR" => 17,
-        "FATAL" | "CRITICAL" | "CRIT" | "PANIC" | "EMERGENCY" | "ALERT" => 21,
-        _ => return None,
-    })
-}
-
-/// The level name of an OpenTelemetry severity number.
-pub fn severity_text(n: u8) -> &'static str {
-    match n {
-        0 => "UNSPECIFIED",
-        1..=4 => "TRACE",
-        5..=8 => "DEBUG",
-        9..=12 => "INFO",
-        13..=16 => "WARN",
-        17..=20 => "ERROR",
-        _ => "FATAL",
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Requests
-
-/// A SigNoz filter-expression string literal.
-pub fn quote(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for c in value.chars() {
-        if c == '\'' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('\'');
-    out
-}
-
-fn service_filter(service: &str) -> String {
-    format!("service.name = {}", quote(service))
-}
-
-fn envelope(start: i64, end: i64, request_type: &str, queries: Vec<Value>) -> Value {
-    json!({
-        "schemaVersion": "v1",
-        "start": start,
-        "end": end,
-        "requestType": request_type,
-        "compositeQuery": {"queries": queries},
-        "formatOptions": {"formatTableResultForUI": false, "fillGaps": false},
-        "variables": {},
-    })
-}
-
-/// The v5 `raw` logs query: `service.name = '<svc>' AND severity_number >= N` (plus namespace and
-/// the extra expression), newest first.
-pub fn logs_request(args: &QueryLogsArgs, end_ms: i64) -> Value {
-    let min = args
-        .severity
-        .as_deref()
-        .and_then(severity_number)
-        .unwrap_or(SEVERITY_WARN);
-    let mut filter = service_filter(&args.service);
-    filter.push_str(&format!(" AND severity_number >= {min}"));
-    if let Some(ns) = args.namespace.as_deref().filter(|s| !s.trim().is_empty()) {
-        filter.push_str(&format!(" AND k8s.namespace.name = {}", quote(ns)));
-    }
-    if let Some(q) = args.query.as_deref().filter(|s| !s.trim().is_empty()) {
-        filter.push_str(&format!(" AND ({q})"));
-    }
-    let query = json!({
-        "type": "builder_query",
-        "spec": {
-            "name": "A",
-            "signal": "logs",
-            "disabled": false,
-            "filter": {"expression": filter},
-            "limit": limit_of(args.limit),
-            "offset": 0,
-            "order": [
-                {"key": {"name": "timestamp"}, "direction": "desc"},
-                {"key": {"name": "id"}, "direction": "desc"}
-            ],
-            "having": {"expression": ""},
-        }
-    });
-    envelope(end_ms - window_ms(args.minutes), end_ms, "raw", vec![query])
-}
-
-/// Time and space aggregation for a metric of the shared vocabulary (a heuristic on its name:
-/// counters as rates, percentiles as p99, gauges as averages).
-fn metric_aggregation(name: &str) -> Value {
-    let (time, space) = if name.ends_with("_p99") {
-        ("avg", "p99")
-    } else if name.ends_with("_total") || name.ends_with("_count") {
-        ("rate", "sum")
-    } else if name.ends_with("_rate")
-        || name.ends_with("_errors")
-        || name.ends_with("_failures")
-        || name.ends_with("_queries")
-    {
-        ("avg", "sum")
-    } else if name.ends_with("_max") || name.ends_with("_limit_bytes") {
-        ("max", "max")
-    } else {
-        ("avg", "avg")
-    };
-    json!({"metricName": name, "timeAggregation": time, "spaceAggregation": space})
-}
-
-/// The v5 `time_series` metrics query: one builder query per metric, **named by the metric**,
-/// filtered to the service, 60 s steps.
-pub fn metrics_request(args: &QueryMetricsArgs, end_ms: i64) -> Value {
-    let filter = service_filter(&args.service);
-    let queries = args
-        .metrics
-        .iter()
-        .map(|metric| {
-            json!({
-                "type": "builder_query",
-                "spec": {
-                    "name": metric,
-                    "signal": "metrics",
-                    "disabled": false,
-                    "stepInterval": 60,
-                    "aggregations": [metric_aggregation(metric)],
-                    "filter": {"expression": filter},
-                    "groupBy": [],
-                    "having": {"expression": ""},
-                    "limit": 100,
-                    "order": [{"key": {"name": "__result"}, "direction": "desc"}],
-                }
-            })
-        })
-        .collect();
-    envelope(
-        end_ms - window_ms(args.minutes),
-        end_ms,
-        "time_series",
-        queries,
-    )
-}
-
-/// The v5 `raw` traces query (`has_error = true` when only errors are wanted), newest first.
-pub fn traces_request(args: &QueryTracesArgs, end_ms: i64) -> Value {
-    let mut filter = service_filter(&args.service);
-    if args.only_errors.unwrap_or(false) {
-        filter.push_str(" AND has_error = true");
-    }
-    let fields: Vec<Value> = [
-        ("trace_id", "string", "span"),
-        ("span_id", "string", "span"),
-        ("name", "string", "span"),
-        ("duration_nano", "number", "span"),
-        ("timestamp", "number", "span"),
-        ("has_error", "bool", "span"),
-        ("status_code_string", "string", "span"),
-        ("status_message", "string", "span"),
-        ("response_status_code", "string", "span"),
-        ("kind_string", "string", "span"),
-        ("service.name", "string", "resource"),
-        ("k8s.pod.name", "string", "resource"),
-        ("peer.service", "string", "tag"),
-        ("server.address", "string", "tag"),
-        ("db.system", "string", "tag"),
-        ("net.peer.name", "string", "tag"),
-        ("http.route", "string", "tag"),
-    ]
-    .iter()
-    .map(|(name, ty, ctx)| {
-        json!({"name": name, "fieldDataType": ty, "signal": "traces", "fieldContext": ctx})
-    })
-    .collect();
-    let query = json!({
-        "type": "builder_query",
-        "spec": {
-            "name": "A",
-            "signal": "traces",
-            "disabled": false,
-            "filter": {"expression": filter},
-            "limit": limit_of(args.limit),
-            "offset": 0,
-            "order": [{"key": {"name": "timestamp"}, "direction": "desc"}],
-            "having": {"expression": ""},
-            "selectFields": fields,
-        }
-    });
-    envelope(end_ms - window_ms(args.minutes), end_ms, "raw", vec![query])
-}
-
-// ---------------------------------------------------------------------------------------------
-// Responses
+use super::catalogue::MetricCatalogue;
+use super::severity_text;
+use crate::evidence::{LogRecord, MetricPoint, MetricSeries, SpanRecord};
+use crate::tools::wire::{scalar_string, time_of};
 
 /// The `results` array of a `query_range` answer.
 fn results_of(resp: &Value) -> Result<&[Value], String> {
@@ -746,14 +342,20 @@ fn points_of(series: &Value) -> Result<Vec<MetricPoint>, String> {
     Ok(points)
 }
 
-/// Decode a `time_series` answer into one [`MetricSeries`] per series, named by its query; only
-/// the `wanted` metrics are kept (all when `wanted` is empty). Series without points are dropped.
-pub fn decode_metrics(resp: &Value, wanted: &[String]) -> Result<Vec<MetricSeries>, String> {
+/// Decode a `time_series` answer into one [`MetricSeries`] per series, named by the catalogue
+/// key its query name is (or is an alias of), else by the query name; only the `wanted` names are
+/// kept (all when `wanted` is empty). Series without points are dropped.
+pub fn decode_metrics(
+    resp: &Value,
+    wanted: &[String],
+    catalogue: &MetricCatalogue,
+) -> Result<Vec<MetricSeries>, String> {
     let mut out = Vec::new();
     for result in results_of(resp)? {
-        let Some(name) = result.get("queryName").and_then(Value::as_str) else {
+        let Some(query_name) = result.get("queryName").and_then(Value::as_str) else {
             continue;
         };
+        let name = catalogue.key_of(query_name).unwrap_or(query_name);
         if !wanted.is_empty() && !wanted.iter().any(|w| w == name) {
             continue;
         }
@@ -792,86 +394,42 @@ pub fn decode_metrics(resp: &Value, wanted: &[String]) -> Result<Vec<MetricSerie
     Ok(out)
 }
 
+/// Every `service.name` an answer mentions (raw rows' columns and attribute maps, series labels).
+pub fn service_names(resp: &Value) -> BTreeSet<String> {
+    const KEYS: &[&str] = &["service.name", "serviceName", "service_name"];
+    let mut names = BTreeSet::new();
+    let Ok(results) = results_of(resp) else {
+        return names;
+    };
+    for result in results {
+        for (i, row) in rows_of(result).iter().enumerate() {
+            if let Ok(data) = row_data(i, row)
+                && let Some(name) = first_of(&flatten_row(data), KEYS)
+            {
+                names.insert(name);
+            }
+        }
+        let mut lists: Vec<&Value> = Vec::new();
+        if let Some(Value::Array(aggs)) = result.get("aggregations") {
+            lists.extend(aggs.iter().filter_map(|a| a.get("series")));
+        }
+        lists.extend(result.get("series"));
+        for series in lists.iter().filter_map(|l| l.as_array()).flatten() {
+            if let Some(name) = first_of(&labels_of(series), KEYS) {
+                names.insert(name);
+            }
+        }
+    }
+    names
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn logs_args() -> QueryLogsArgs {
-        QueryLogsArgs {
-            service: "user-service".into(),
-            namespace: Some("prod".into()),
-            severity: Some("ERROR".into()),
-            query: Some("body CONTAINS 'pool'".into()),
-            minutes: Some(30),
-            limit: None,
-        }
-    }
-
-    #[test]
-    fn logs_request_is_a_v5_raw_query() {
-        let body = logs_request(&logs_args(), 1_800_000_000_000);
-        assert_eq!(body["schemaVersion"], "v1");
-        assert_eq!(body["requestType"], "raw");
-        assert_eq!(body["end"], 1_800_000_000_000i64);
-        assert_eq!(body["start"], 1_800_000_000_000i64 - 30 * 60_000);
-        let spec = &body["compositeQuery"]["queries"][0]["spec"];
-        assert_eq!(
-            body["compositeQuery"]["queries"][0]["type"],
-            "builder_query"
-        );
-        assert_eq!(spec["signal"], "logs");
-        assert_eq!(spec["limit"], 100);
-        assert_eq!(
-            spec["filter"]["expression"],
-            "service.name = 'user-service' AND severity_number >= 17 AND k8s.namespace.name = 'prod' AND (body CONTAINS 'pool')"
-        );
-        assert_eq!(spec["order"][0]["key"]["name"], "timestamp");
-    }
-
-    #[test]
-    fn metrics_request_names_each_query_by_its_metric() {
-        let args = QueryMetricsArgs {
-            service: "o'brien".into(),
-            metrics: vec![
-                "http_server_request_rate".into(),
-                "mongodb_pool_in_use".into(),
-            ],
-            minutes: None,
-        };
-        let body = metrics_request(&args, 1_000_000_000_000);
-        assert_eq!(body["requestType"], "time_series");
-        let queries = body["compositeQuery"]["queries"]
-            .as_array()
-            .expect("queries");
-        assert_eq!(queries.len(), 2);
-        assert_eq!(queries[0]["spec"]["name"], "http_server_request_rate");
-        assert_eq!(queries[0]["spec"]["signal"], "metrics");
-        assert_eq!(
-            queries[1]["spec"]["aggregations"][0]["metricName"],
-            "mongodb_pool_in_use"
-        );
-        assert_eq!(
-            queries[1]["spec"]["filter"]["expression"],
-            "service.name = 'o\\'brien'"
-        );
-    }
-
-    #[test]
-    fn traces_request_filters_errors() {
-        let args = QueryTracesArgs {
-            service: "api".into(),
-            only_errors: Some(true),
-            minutes: None,
-            limit: Some(5),
-        };
-        let body = traces_request(&args, 1_000_000_000_000);
-        let spec = &body["compositeQuery"]["queries"][0]["spec"];
-        assert_eq!(spec["signal"], "traces");
-        assert_eq!(spec["limit"], 5);
-        assert_eq!(
-            spec["filter"]["expression"],
-            "service.name = 'api' AND has_error = true"
-        );
+    fn no_catalogue() -> MetricCatalogue {
+        MetricCatalogue::from_entries(BTreeMap::new())
     }
 
     const TIME_SERIES: &str = r#"{
@@ -901,7 +459,7 @@ mod tests {
             "mongodb_pool_in_use".to_owned(),
             "mongodb_pool_max".to_owned(),
         ];
-        let series = decode_metrics(&resp, &wanted).expect("decoded");
+        let series = decode_metrics(&resp, &wanted, &no_catalogue()).expect("decoded");
         assert_eq!(series.len(), 1);
         let s = &series[0];
         assert_eq!(s.metric, "mongodb_pool_in_use");
@@ -913,7 +471,12 @@ mod tests {
         assert_eq!(values, vec![42.5, 100.0, 0.0]);
         assert_eq!(s.points[0].timestamp.timestamp_millis(), 1_763_900_060_000);
         // No wanted list: every series.
-        assert_eq!(decode_metrics(&resp, &[]).expect("all").len(), 2);
+        assert_eq!(
+            decode_metrics(&resp, &[], &no_catalogue())
+                .expect("all")
+                .len(),
+            2
+        );
     }
 
     const RAW_LOGS: &str = r#"{"status":"success","data":{"type":"raw","data":{"results":[
@@ -1011,21 +574,40 @@ mod tests {
         )
         .expect_err("error status");
         assert!(err.contains("invalid filter"), "{err}");
-        assert!(decode_metrics(&json!([1, 2]), &[]).is_err());
-        assert!(decode_metrics(&json!({"foo": 1}), &[]).is_err());
+        assert!(decode_metrics(&json!([1, 2]), &[], &no_catalogue()).is_err());
+        assert!(decode_metrics(&json!({"foo": 1}), &[], &no_catalogue()).is_err());
         let bad_points = json!({"data":{"data":{"results":[{"queryName":"m","aggregations":[{"series":[{"values":[{"value":1}]}]}]}]}}});
-        assert!(decode_metrics(&bad_points, &[]).is_err());
+        assert!(decode_metrics(&bad_points, &[], &no_catalogue()).is_err());
         let bad_row =
             json!({"data":{"data":{"results":[{"queryName":"A","rows":[{"data":"text"}]}]}}});
         assert!(decode_logs(&bad_row, 10).is_err());
     }
 
     #[test]
-    fn severity_names() {
-        assert_eq!(severity_number("warn"), Some(13));
-        assert_eq!(severity_number("Warning"), Some(13));
-        assert_eq!(severity_number("17"), Some(17));
-        assert_eq!(severity_number("loud"), None);
-        assert_eq!(severity_text(18), "ERROR");
+    fn query_names_decode_to_catalogue_keys() {
+        let resp = json!({"status":"success","data":{"type":"time_series","data":{"results":[
+            {"queryName":"signoz_calls_total","aggregations":[{"index":0,"series":[
+                {"labels":[{"key":{"name":"service.name"},"value":"users"}],
+                 "values":[{"timestamp":1763900060000u64,"value":4.0}]}]}]},
+            {"queryName":"http_server_error_ratio__errors","aggregations":[{"index":0,"series":[
+                {"labels":[],"values":[{"timestamp":1763900060000u64,"value":1.0}]}]}]}
+        ]}}});
+        let catalogue = MetricCatalogue::builtin();
+        let wanted = vec!["http_server_request_rate".to_owned()];
+        let series = decode_metrics(&resp, &wanted, catalogue).expect("decoded");
+        assert_eq!(series.len(), 1);
+        assert_eq!(series[0].metric, "http_server_request_rate");
+        let all = decode_metrics(&resp, &[], catalogue).expect("all");
+        assert_eq!(
+            all.len(),
+            2,
+            "a name the catalogue does not know keeps its own name"
+        );
+        assert_eq!(
+            service_names(&resp).into_iter().collect::<Vec<_>>(),
+            vec!["users".to_owned()]
+        );
+        let logs: Value = serde_json::from_str(RAW_LOGS).expect("json");
+        assert!(service_names(&logs).contains("user-service"));
     }
 }
