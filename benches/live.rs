@@ -3,9 +3,17 @@
 //! `cargo bench --bench live` prints:
 //! - **parallel collection**: an agent whose four up-front calls go to four sources that each
 //!   take 200 ms to answer; collection should take about 200 ms, not 800 ms (target < 250 ms);
+//! - **live replay overhead**: every shipped scenario replayed with its recorded data served
+//!   from memory (fixtures) and over the real protocols by the local fakes of the tests (SigNoz
+//!   HTTP, Kubernetes API, TLS, DNS on 127.0.0.1), the whole pipeline each time.
 //!
 //! Figures are printed as p50 / p95 / max over the runs (no criterion: each run takes 200 ms).
 
+#[path = "../tests/support/mod.rs"]
+#[allow(dead_code, unused_imports)]
+mod support;
+
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -206,6 +214,57 @@ fn parallel_collection(rt: &tokio::runtime::Runtime) {
     });
 }
 
+const REPLAYS: usize = 20;
+
+fn replay_overhead(rt: &tokio::runtime::Runtime) {
+    use sre_agent::pipeline::Pipeline;
+    use sre_agent::scenario::{self, Scenario};
+    let config = Arc::new(
+        LoadedConfig::load(Some(Path::new("agents.yaml")), TOOL_NAMES).expect("agents.yaml"),
+    );
+    let scenarios = Scenario::all_in(Path::new("fixtures/scenarios")).expect("scenarios");
+    let pki = support::fake_tls::TestPki::new();
+    rt.block_on(async {
+        let (mut offline, mut live) = (Vec::new(), Vec::new());
+        for s in &scenarios {
+            let dir = s.data_dir.clone().expect("dir");
+            let catalogue = Arc::new(config.config.metrics.clone());
+            let fixture = Toolbox::start_with_catalogue(
+                sre_agent::tools::fixture::fixture_backends(Some(&dir)).expect("fixtures"),
+                catalogue.clone(),
+            )
+            .await
+            .expect("toolbox");
+            let stack = support::live_stack::LiveStack::start(&dir, &pki).await;
+            let wire = Toolbox::start_with_catalogue(stack.backends(), catalogue)
+                .await
+                .expect("toolbox");
+            for (toolbox, times) in [(fixture, &mut offline), (wire, &mut live)] {
+                let engine = Arc::new(
+                    Engine::new(config.clone(), Arc::new(toolbox), Arc::new(OfflineReasoner))
+                        .expect("engine"),
+                );
+                let pipeline = Pipeline::start(engine, &config.config.pipeline);
+                for i in 0..REPLAYS {
+                    let started = Instant::now();
+                    let mut intake = s.intake().expect("intake");
+                    if let sre_agent::alert::Intake::Alert(a) = &mut intake {
+                        // A distinct alert each time, so dedup never skips one.
+                        a.fingerprint = format!("{}-{i}", a.fingerprint);
+                        a.slack.event_id = None;
+                        a.slack.ts = Some(format!("1700000000.{i:06}"));
+                    }
+                    let out = scenario::replay_intake(&pipeline, intake, started).await;
+                    assert!(out.rca.is_some(), "{}: {}", s.name, out.text);
+                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        summary("replay, recorded data in memory (offline)", offline);
+        summary("replay, live backends over local fakes", live);
+    });
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run quickly then.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -214,4 +273,5 @@ fn main() {
         .build()
         .expect("runtime");
     parallel_collection(&rt);
+    replay_overhead(&rt);
 }

@@ -170,6 +170,8 @@ pub struct Opts {
     pub analysis: Option<tokio::runtime::Handle>,
     /// Make every SigNoz query take this long.
     pub signoz_delay: Option<Duration>,
+    /// The tools' backends (e.g. live ones over local fakes); `None`: empty backends.
+    pub backends: Option<Backends>,
 }
 
 impl Default for Opts {
@@ -201,6 +203,7 @@ impl Default for Opts {
             reasoner: Arc::new(OfflineReasoner),
             analysis: None,
             signoz_delay: None,
+            backends: None,
         }
     }
 }
@@ -225,13 +228,13 @@ pub async fn start_bot(fake: &FakeSlack, opts: Opts) -> BotHandle {
         Some(d) => Arc::new(SlowSignoz(d)),
         None => e.clone(),
     };
-    let backends = Backends {
+    let backends = opts.backends.clone().unwrap_or_else(|| Backends {
         signoz,
         kube: e.clone(),
         slack: e.clone(),
         network: e,
         sources: Vec::new(),
-    };
+    });
     let toolbox = Toolbox::start(backends).await.expect("toolbox");
     let engine =
         Arc::new(Engine::new(Arc::new(loaded), Arc::new(toolbox), opts.reasoner).expect("engine"));

@@ -10,3 +10,4 @@ pub mod fake_signoz;
 pub mod fake_slack;
 pub mod fake_tls;
 pub mod kube_live;
+pub mod live_stack;
