@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 
-use crate::agent::{AgentSpec, render_prompt};
+use crate::agent::{AgentSpec, probe_policy, render_prompt};
 use crate::alert::Alert;
 use crate::config::{LoadedConfig, glob_match};
 use crate::evidence::{Evidence, ToolCall, ToolOutcome, ToolOutput};
@@ -104,10 +104,21 @@ impl Engine {
             .iter()
             .filter(|c| agent.tools.iter().any(|p| glob_match(p, &c.tool)))
             .map(|c| match c.render(alert) {
-                Ok(args) => Ok(ToolCall {
-                    tool: c.tool.clone(),
-                    args,
-                }),
+                Ok(args) => {
+                    let call = ToolCall {
+                        tool: c.tool.clone(),
+                        args,
+                    };
+                    match probe_policy::check(&call, alert, &self.config.config.backends.network) {
+                        Ok(()) => Ok(call),
+                        Err(reason) => Err(Box::new(ToolOutput {
+                            call,
+                            outcome: ToolOutcome::NoData { reason },
+                            elapsed_ms: 0.0,
+                            truncated: None,
+                        })),
+                    }
+                }
                 Err(missing) => Err(Box::new(ToolOutput {
                     call: ToolCall {
                         tool: c.tool.clone(),

@@ -2,6 +2,7 @@
 //! evidence and reasons about it.
 
 mod engine;
+pub mod probe_policy;
 mod prompt;
 pub mod spec;
 
