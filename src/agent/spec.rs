@@ -58,8 +58,9 @@ pub struct LabelRule {
 }
 
 /// One up-front tool call. String argument values may hold `{service}`, `{namespace}`, `{host}`,
-/// `{severity}`, `{title}`, `{channel}`, `{ts}` or `{label.NAME}` placeholders; `{field|fallback}`
-/// uses `fallback` when the alert has no such field.
+/// `{severity}`, `{title}`, `{channel}`, `{ts}`, `{fired_at}`, `{window_start}` (RFC 3339,
+/// 30 minutes before the alert fired) or `{label.NAME}` placeholders; `{field|fallback}` uses
+/// `fallback` when the alert has no such field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CollectCall {
@@ -126,6 +127,9 @@ fn render_str(template: &str, alert: &Alert) -> Result<String, MissingField> {
     Ok(out)
 }
 
+/// How far before the alert's time `{window_start}` lies.
+pub const WINDOW_BEFORE_MINUTES: i64 = 30;
+
 fn lookup(field: &str, alert: &Alert) -> Result<String, MissingField> {
     let value = match field {
         "service" => alert.service.clone(),
@@ -135,6 +139,11 @@ fn lookup(field: &str, alert: &Alert) -> Result<String, MissingField> {
         "title" => Some(alert.title.clone()),
         "channel" => alert.slack.channel.clone(),
         "ts" => alert.slack.ts.clone(),
+        "fired_at" => alert.fired_at.map(|t| t.to_rfc3339()),
+        // Where the evidence window starts: half an hour before the alert fired.
+        "window_start" => alert
+            .fired_at
+            .map(|t| (t - chrono::Duration::minutes(WINDOW_BEFORE_MINUTES)).to_rfc3339()),
         f => match f.strip_prefix("label.") {
             Some(name) => alert.labels.get(name).cloned(),
             None => None,
@@ -165,6 +174,25 @@ mod tests {
         assert_eq!(args["db"], "users");
         assert_eq!(args["limit"], 5);
         assert_eq!(args["team"], "sre");
+    }
+
+    #[test]
+    fn the_alert_window_is_a_placeholder() {
+        let mut alert = text_alert("pods restarting");
+        let call: CollectCall = serde_yaml::from_str(
+            "tool: get_pod_logs\nargs: {since: '{window_start|}', at: '{fired_at|}'}",
+        )
+        .unwrap();
+        let args = call.render(&alert).unwrap();
+        assert_eq!(args["since"], "", "no time: no window");
+        alert.fired_at = Some(
+            chrono::DateTime::parse_from_rfc3339("2026-11-24T10:40:00Z")
+                .unwrap()
+                .into(),
+        );
+        let args = call.render(&alert).unwrap();
+        assert_eq!(args["since"], "2026-11-24T10:10:00+00:00");
+        assert_eq!(args["at"], "2026-11-24T10:40:00+00:00");
     }
 
     #[test]

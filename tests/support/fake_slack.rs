@@ -302,6 +302,7 @@ const KNOWN_METHODS: &[&str] = &[
     "conversations.history",
     "conversations.info",
     "reactions.add",
+    "users.conversations",
 ];
 
 /// Reply of one Web API call.
@@ -1203,6 +1204,16 @@ impl Inner {
             "conversations.history" => self.api_history(st, &p),
             "conversations.info" => self.api_info(&p),
             "reactions.add" => self.api_reactions_add(st, &p),
+            // The channels the bot is in: those the fake knows by name, one page.
+            "users.conversations" => {
+                let mut ids: Vec<&String> = self.cfg.channel_names.keys().collect();
+                ids.sort();
+                json!({
+                    "ok": true,
+                    "channels": ids.iter().map(|id| json!({"id": id, "name": self.cfg.channel_names[*id]})).collect::<Vec<_>>(),
+                    "response_metadata": {"next_cursor": ""}
+                })
+            }
             _ => json!({"ok": false, "error": "unknown_method", "req_method": method}),
         };
         ok(body)
