@@ -146,6 +146,8 @@ pub struct Metrics {
     pub resolved_notes: AtomicU64,
     /// `/rca` commands and shortcuts received.
     pub commands: AtomicU64,
+    /// `@sre-agent` mentions acted on (questions and "analyse this thread").
+    pub mentions: AtomicU64,
 }
 
 impl Metrics {
@@ -160,7 +162,7 @@ impl Metrics {
     /// Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, queue_depth: usize, ready: bool) -> String {
         let mut out = String::with_capacity(4096);
-        let counters: [(&str, &str, &AtomicU64); 10] = [
+        let counters: [(&str, &str, &AtomicU64); 11] = [
             (
                 "sre_agent_envelopes_received_total",
                 "Socket Mode envelopes received.",
@@ -210,6 +212,11 @@ impl Metrics {
                 "sre_agent_commands_total",
                 "/rca commands and Run RCA shortcuts received.",
                 &self.commands,
+            ),
+            (
+                "sre_agent_mentions_total",
+                "@sre-agent mentions acted on (questions and thread analyses).",
+                &self.mentions,
             ),
         ];
         for (name, help, value) in counters {

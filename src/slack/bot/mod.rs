@@ -28,13 +28,14 @@ use crate::alert::{Alert, AlertStatus, Intake, Origin, parse_slack_value};
 use crate::config::{DuplicateNotice, Secret, SlackConfig};
 use crate::pipeline::{DuplicateOf, Pipeline, RunError, RunResult, SubmitError};
 use crate::slack::api::{self, ApiConfig, ApiError, Connector, SlackApi};
-use crate::slack::ingest::{self, Classified, Identity};
+use crate::slack::ingest::{self, Classified, Identity, Skip};
 use crate::slack::links;
 use crate::slack::metrics::Metrics;
 
 mod buttons;
 mod catch_up;
 mod commands;
+mod mentions;
 mod replies;
 
 /// Everything the bot needs besides the pipeline.
@@ -673,6 +674,10 @@ impl Shared {
         event_id: Option<String>,
         received: Instant,
     ) {
+        if event.get("type").and_then(Value::as_str) == Some("app_mention") {
+            self.mention(event, event_id).await;
+            return;
+        }
         match ingest::classify(&event, None, &self.me, &self.cfg.slack.channels) {
             Classified::Skip(why) => self.skip(why.label()),
             Classified::Alert(msg) => {
