@@ -18,6 +18,7 @@ pub mod agent;
 pub mod alert;
 pub mod config;
 pub mod evidence;
+pub mod findings;
 pub mod llm;
 pub mod pipeline;
 pub mod rca;
