@@ -25,5 +25,6 @@ pub mod rca;
 pub mod router;
 pub mod scenario;
 pub mod slack;
+pub mod target;
 pub mod telemetry;
 pub mod tools;
