@@ -88,7 +88,7 @@ pub fn score(name: &str, expect: &Expectation, out: &ReplayOutput) -> EvalRow {
         .as_ref()
         .map(|r| r.agent.clone())
         .unwrap_or_default();
-    let text = out.text.to_lowercase();
+    let text = unescape_slack(&out.text).to_lowercase();
     let root = out
         .rca
         .as_ref()
@@ -138,6 +138,14 @@ pub fn score(name: &str, expect: &Expectation, out: &ReplayOutput) -> EvalRow {
         unwanted_words: unwanted,
         elapsed_ms: out.elapsed_ms,
     }
+}
+
+/// The reply as a person reads it: Slack's `&lt;`, `&gt;` and `&amp;` decoded, so that words
+/// such as a `<service>` placeholder match what is shown.
+fn unescape_slack(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// Share of `rows` for which `f` holds (0 when empty).
@@ -351,6 +359,19 @@ mod tests {
         );
         assert_eq!(row.avoids_ok, Some(true));
         assert!(row.root_cause_ok);
+    }
+
+    #[test]
+    fn words_are_matched_in_the_reply_as_shown_not_as_escaped_for_slack() {
+        let e = expect("agent: kubernetes\ncontains: [a & b]\nnot_contains: [\"<service>\"]\n");
+        let row = score(
+            "s",
+            &e,
+            &output("x", "a &amp; b: kubectl logs deploy/&lt;service&gt;", 0.5),
+        );
+        assert!(row.contains_ok);
+        assert_eq!(row.avoids_ok, Some(false));
+        assert_eq!(unescape_slack("&amp;lt;"), "&lt;", "decoded once");
     }
 
     #[test]
