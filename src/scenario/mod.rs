@@ -2,14 +2,20 @@
 //!
 //! A replay target is a scenario directory (`alert.json`, `expect.yaml` and the tools' fixture
 //! data), a single alert JSON file (its directory's fixture data is used), or free text (tools
-//! answer "no data"). `eval` replays every scenario of a directory and scores routing, root-cause
-//! hits and latency against `eval.yaml`.
+//! answer "no data"). [`eval()`] replays every scenario of a directory and scores routing, reply
+//! words, root-cause hits and latency against `eval.yaml` ([`expect`] holds both files' types).
+
+mod eval;
+pub mod expect;
+
+pub use eval::{EvalReport, EvalRow, eval, percentile, score};
+pub use expect::{Expectation, ExpectedTarget, TargetKind, Thresholds};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::agent::Engine;
 use crate::alert::{self, Alert, Intake, MAX_ALERT_BYTES, ParseError};
@@ -35,38 +41,6 @@ pub enum AlertInput {
     SlackJson(String),
     /// Free text.
     Text(String),
-}
-
-/// `expect.yaml`: what a correct analysis of the scenario looks like.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expectation {
-    pub agent: String,
-    /// Words the whole reply text must contain (case-insensitive).
-    #[serde(default)]
-    pub contains: Vec<String>,
-    /// Words the RCA's root cause must contain (case-insensitive).
-    #[serde(default)]
-    pub root_cause: Vec<String>,
-}
-
-/// `eval.yaml`: the thresholds `eval` enforces.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Thresholds {
-    pub routing_accuracy: f64,
-    pub root_cause_hit_rate: f64,
-    pub p95_ms: f64,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            routing_accuracy: 1.0,
-            root_cause_hit_rate: 0.9,
-            p95_ms: 250.0,
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -324,131 +298,6 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-/// One scenario's eval result.
-#[derive(Debug, Clone, Serialize)]
-pub struct EvalRow {
-    pub name: String,
-    pub expected_agent: String,
-    pub agent: String,
-    pub routed_ok: bool,
-    pub contains_ok: bool,
-    pub root_cause_ok: bool,
-    pub missing_words: Vec<String>,
-    pub elapsed_ms: f64,
-}
-
-/// The whole eval.
-#[derive(Debug, Clone, Serialize)]
-pub struct EvalReport {
-    pub rows: Vec<EvalRow>,
-    pub routing_accuracy: f64,
-    pub contains_rate: f64,
-    pub root_cause_hit_rate: f64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub thresholds: Thresholds,
-    pub passed: bool,
-}
-
-/// Replay every scenario under `root` that has an `expect.yaml` and score it.
-pub async fn eval(base: &Engine, root: &Path) -> Result<EvalReport, ScenarioError> {
-    let thresholds_path = root.join("eval.yaml");
-    let thresholds = if thresholds_path.is_file() {
-        serde_yaml::from_str(&read(&thresholds_path)?).map_err(|source| ScenarioError::Yaml {
-            path: thresholds_path.clone(),
-            source,
-        })?
-    } else {
-        Thresholds::default()
-    };
-    let mut rows = Vec::new();
-    for scenario in Scenario::all_in(root)? {
-        let Some(expect) = scenario.expect.clone() else {
-            continue;
-        };
-        let out = replay(base, &scenario).await?;
-        rows.push(score(&scenario.name, &expect, &out));
-    }
-    Ok(summarise(rows, thresholds))
-}
-
-/// Compare one replay with its expectation.
-pub fn score(name: &str, expect: &Expectation, out: &ReplayOutput) -> EvalRow {
-    let agent = out
-        .route
-        .as_ref()
-        .map(|r| r.agent.clone())
-        .unwrap_or_default();
-    let text = out.text.to_lowercase();
-    let root = out
-        .rca
-        .as_ref()
-        .map(|r| r.root_cause.to_lowercase())
-        .unwrap_or_default();
-    let mut missing = Vec::new();
-    for w in &expect.contains {
-        if !text.contains(&w.to_lowercase()) {
-            missing.push(format!("reply: {w}"));
-        }
-    }
-    let contains_ok = missing.is_empty();
-    for w in &expect.root_cause {
-        if !root.contains(&w.to_lowercase()) {
-            missing.push(format!("root cause: {w}"));
-        }
-    }
-    let root_cause_ok = out.rca.is_some()
-        && expect
-            .root_cause
-            .iter()
-            .all(|w| root.contains(&w.to_lowercase()));
-    EvalRow {
-        name: name.to_string(),
-        expected_agent: expect.agent.clone(),
-        routed_ok: agent == expect.agent,
-        agent,
-        contains_ok,
-        root_cause_ok,
-        missing_words: missing,
-        elapsed_ms: out.elapsed_ms,
-    }
-}
-
-fn summarise(rows: Vec<EvalRow>, thresholds: Thresholds) -> EvalReport {
-    let n = rows.len().max(1) as f64;
-    let share = |f: &dyn Fn(&EvalRow) -> bool| rows.iter().filter(|r| f(r)).count() as f64 / n;
-    let routing_accuracy = share(&|r| r.routed_ok);
-    let contains_rate = share(&|r| r.contains_ok);
-    let root_cause_hit_rate = share(&|r| r.root_cause_ok);
-    let mut times: Vec<f64> = rows.iter().map(|r| r.elapsed_ms).collect();
-    times.sort_by(f64::total_cmp);
-    let p50_ms = percentile(&times, 0.50);
-    let p95_ms = percentile(&times, 0.95);
-    let passed = !rows.is_empty()
-        && routing_accuracy >= thresholds.routing_accuracy
-        && root_cause_hit_rate >= thresholds.root_cause_hit_rate
-        && p95_ms <= thresholds.p95_ms;
-    EvalReport {
-        rows,
-        routing_accuracy,
-        contains_rate,
-        root_cause_hit_rate,
-        p50_ms,
-        p95_ms,
-        thresholds,
-        passed,
-    }
-}
-
-/// Nearest-rank percentile of sorted values (0 when empty).
-pub fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 impl ReplayOutput {
     /// The reply as a person reads it in a terminal (no Slack escaping or length cap).
     pub fn terminal_text(&self) -> String {
@@ -466,47 +315,6 @@ impl ReplayOutput {
             }
             _ => self.text.clone(),
         }
-    }
-}
-
-impl EvalReport {
-    /// The table `sre-agent eval` prints.
-    pub fn table(&self) -> String {
-        let mut s = String::new();
-        s.push_str(&format!(
-            "{:<28} {:<11} {:<11} {:>5} {:>6} {:>6} {:>9}\n",
-            "scenario", "expected", "routed", "route", "reply", "cause", "ms"
-        ));
-        let mark = |ok: bool| if ok { "ok" } else { "MISS" };
-        for r in &self.rows {
-            s.push_str(&format!(
-                "{:<28} {:<11} {:<11} {:>5} {:>6} {:>6} {:>9.2}\n",
-                r.name,
-                r.expected_agent,
-                r.agent,
-                mark(r.routed_ok),
-                mark(r.contains_ok),
-                mark(r.root_cause_ok),
-                r.elapsed_ms
-            ));
-            if !r.missing_words.is_empty() {
-                s.push_str(&format!("    missing: {}\n", r.missing_words.join(", ")));
-            }
-        }
-        s.push_str(&format!(
-            "\nscenarios: {}\nrouting accuracy: {:.1}% (min {:.1}%)\nreply has expected words: {:.1}%\nroot cause found: {:.1}% (min {:.1}%)\nlatency: p50 {:.2} ms, p95 {:.2} ms (max {:.0} ms)\nresult: {}\n",
-            self.rows.len(),
-            self.routing_accuracy * 100.0,
-            self.thresholds.routing_accuracy * 100.0,
-            self.contains_rate * 100.0,
-            self.root_cause_hit_rate * 100.0,
-            self.thresholds.root_cause_hit_rate * 100.0,
-            self.p50_ms,
-            self.p95_ms,
-            self.thresholds.p95_ms,
-            if self.passed { "PASS" } else { "FAIL" }
-        ));
-        s
     }
 }
 
