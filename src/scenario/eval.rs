@@ -334,6 +334,7 @@ mod tests {
             text: text.to_string(),
             elapsed_ms: 1.0,
             sources: Vec::new(),
+            target: None,
         }
     }
 

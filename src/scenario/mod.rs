@@ -203,6 +203,8 @@ pub struct ReplayOutput {
     pub elapsed_ms: f64,
     /// Where the evidence came from (the RCA footer's `Sources:` line).
     pub sources: Vec<crate::tools::SourceStatus>,
+    /// The object the alert is about, and how it was found.
+    pub target: Option<crate::target::Target>,
 }
 
 /// Run one parsed input through `pipeline`.
@@ -219,6 +221,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
                 text: format!("Not an alert ({:?}): {}", ignored.reason, ignored.detail),
                 elapsed_ms: ms(received),
                 sources: Vec::new(),
+                target: None,
             };
         }
         Intake::Alert(alert) => *alert,
@@ -245,6 +248,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
                 text,
                 elapsed_ms: ms(received),
                 sources: Vec::new(),
+                target: None,
             }
         }
         Processed::Ran(Ok(analysis)) => ReplayOutput {
@@ -257,6 +261,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             text: analysis.text,
             elapsed_ms: analysis.elapsed_ms,
             sources: analysis.sources,
+            target: Some(analysis.target),
         },
         Processed::Ran(Err(e)) => ReplayOutput {
             alert: Some(kept),
@@ -268,6 +273,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             text: format!("Analysis failed: {e}"),
             elapsed_ms: ms(received),
             sources: Vec::new(),
+            target: None,
         },
         Processed::Refused(e) => ReplayOutput {
             alert: Some(kept),
@@ -279,6 +285,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             text: format!("Not analysed: {e}"),
             elapsed_ms: ms(received),
             sources: Vec::new(),
+            target: None,
         },
     }
 }
@@ -303,6 +310,7 @@ impl ReplayOutput {
     pub fn terminal_text(&self) -> String {
         match (&self.rca, &self.alert, &self.route) {
             (Some(rca), Some(alert), Some(route)) => {
+                let target_line = self.target.as_ref().map(crate::target::Target::reply_line);
                 let ctx = crate::slack::blocks::ReplyContext {
                     alert_title: &alert.title,
                     service: alert.service.as_deref(),
@@ -310,6 +318,7 @@ impl ReplayOutput {
                     elapsed_ms: self.elapsed_ms.round() as u64,
                     fingerprint: Some(&alert.fingerprint),
                     sources: &self.sources,
+                    target: target_line.as_deref(),
                 };
                 crate::slack::text::render_terminal(rca, &ctx)
             }

@@ -143,6 +143,23 @@ impl Target {
         }
     }
 
+    /// The reply's line: what the target is and the steps that found it, e.g. `pod
+    /// billing-3/invoice-sync-5f7d9bcc48-rtw2p — label pod=…; pod name … Deployment pod: invoice-sync`.
+    /// When nothing named an object it says so.
+    pub fn reply_line(&self) -> String {
+        if self.name.is_empty() {
+            return "not named by the alert (give the workload and namespace, or mention me in the alert's thread)".to_string();
+        }
+        let steps: Vec<&str> = self
+            .why
+            .iter()
+            .map(String::as_str)
+            .filter(|w| !w.starts_with("job/service/instance"))
+            .collect();
+        let guess = if self.guessed { " (a guess)" } else { "" };
+        format!("{}{guess} — {}", self.describe(), steps.join("; "))
+    }
+
     /// One line for the reply: `Deployment billing-3/invoice-sync (label deployment=…)`.
     pub fn describe(&self) -> String {
         let ns = self
