@@ -3,8 +3,8 @@
 
 use sre_agent::alert::sources::text_alert;
 use sre_agent::alert::{
-    Alert, AlertSource, AlertStatus, IgnoreReason, Intake, MAX_ALERT_BYTES, Origin, ParseError,
-    parse_slack_json,
+    Alert, AlertSource, AlertStatus, IgnoreReason, Intake, LinkKind, MAX_ALERT_BYTES, Origin,
+    ParseError, parse_slack_json,
 };
 
 const AM_ENVELOPE: &str = r##"{"envelope_id":"0e1f…","type":"events_api","accepts_response_payload":false,"retry_attempt":0,"retry_reason":"",
@@ -43,6 +43,11 @@ fn ignored(json: &str) -> IgnoreReason {
     }
 }
 
+/// The alert's links as (kind, url).
+fn links(a: &Alert) -> Vec<(LinkKind, &str)> {
+    a.links.iter().map(|l| (l.kind, l.url.as_str())).collect()
+}
+
 fn label<'a>(a: &'a Alert, k: &str) -> Option<&'a str> {
     a.labels.get(k).map(String::as_str)
 }
@@ -65,7 +70,10 @@ fn alertmanager_socket_mode_envelope() {
     assert_eq!(a.host, None);
     assert_eq!(label(&a, "alertname"), Some("HighErrorRate"));
     assert_eq!(label(&a, "env"), Some("prod"));
-    assert_eq!(a.links, vec!["http://am:9093/#/alerts?receiver=slack"]);
+    assert_eq!(
+        links(&a),
+        vec![(LinkKind::Source, "http://am:9093/#/alerts?receiver=slack")]
+    );
     assert_eq!(a.slack.channel.as_deref(), Some("C0ALERTS"));
     assert_eq!(a.slack.ts.as_deref(), Some("1760000000.000100"));
     assert_eq!(a.slack.event_id.as_deref(), Some("Ev0AM1"));
@@ -88,17 +96,27 @@ fn grafana_bot_token_event() {
     assert!(a.text.starts_with("**Firing**"), "{}", a.text);
     assert!(a.text.ends_with("Grafana v11.2.0"), "{}", a.text);
     assert_eq!(label(&a, "alertname"), Some("DiskFull"));
-    assert_eq!(label(&a, "node"), Some("node-3"));
+    // `node-3` is a positional title value: which label it was is unknown, so it is a target
+    // hint without a key, not a `node` label.
+    assert_eq!(label(&a, "node"), None);
+    assert!(
+        a.target_hints
+            .iter()
+            .any(|h| h.value == "node-3" && h.key.is_none())
+    );
     assert!(!a.labels.contains_key("summary"));
     assert_eq!(a.service, None);
     assert_eq!(a.namespace, None);
     assert_eq!(a.severity, None);
     assert_eq!(a.host, None);
     assert_eq!(
-        a.links,
+        links(&a),
         vec![
-            "https://grafana/alerting/grafana/abc/view",
-            "https://grafana/…"
+            (
+                LinkKind::Source,
+                "https://grafana/alerting/grafana/abc/view"
+            ),
+            (LinkKind::Source, "https://grafana/…")
         ]
     );
     assert_eq!(a.slack.user.as_deref(), Some("U0GRAF"));
@@ -126,7 +144,10 @@ fn signoz_webhook_event() {
         a.text
             .contains("*RelatedTraces:* View in traces explorer (https://signoz/traces?…)")
     );
-    assert_eq!(a.links, vec!["https://signoz/traces?…"]);
+    assert_eq!(
+        links(&a),
+        vec![(LinkKind::Traces, "https://signoz/traces?…")]
+    );
     assert_eq!(a.host, None);
 }
 
@@ -143,7 +164,10 @@ fn datadog_app_event() {
     assert_eq!(a.severity, None);
     assert_eq!(label(&a, "host"), Some("web-1"));
     assert_eq!(label(&a, "scope"), Some("host:web-1"));
-    assert_eq!(a.links, vec!["https://app.datadoghq.com/monitors/123"]);
+    assert_eq!(
+        links(&a),
+        vec![(LinkKind::Source, "https://app.datadoghq.com/monitors/123")]
+    );
     assert_eq!(a.text, "CPU > 90% for 5m @slack-alerts\nValue: 96.2");
 }
 
@@ -236,8 +260,11 @@ fn message_changed_to_resolved_is_an_alert() {
     let json = r#"{"type":"event_callback","event_id":"Ev9","event":{"type":"message","subtype":"message_changed","hidden":true,
       "channel":"C0ALERTS","ts":"1760000900.000100",
       "message":{"type":"message","subtype":"bot_message","bot_id":"B0AM","username":"Alertmanager","text":"","ts":"1760000000.000100",
-        "attachments":[{"title":"[RESOLVED] HighErrorRate api (prod critical)","title_link":"http://am:9093/#/alerts?receiver=slack"}]},
+        "attachments":[{"title":"[RESOLVED] HighErrorRate api (prod critical)","title_link":"http://am:9093/#/alerts?receiver=slack",
+          "text":"*Summary:* 5xx > 5% on api\n*Description:* error ratio 0.12 for 10m"}]},
       "previous_message":{"type":"message","ts":"1760000000.000100","text":""}}}"#;
+    // Alertmanager edits a message (`edit_messages`) by rendering the whole template again, so
+    // the resolved version carries the same text as the firing one.
     let a = alert(json);
     assert_eq!(a.status, AlertStatus::Resolved);
     assert_eq!(a.slack.channel.as_deref(), Some("C0ALERTS"));

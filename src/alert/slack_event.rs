@@ -25,7 +25,8 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::sources::{MessageParts, clip_bytes, parse_message};
+use super::identity::{Sender, SourceMap};
+use super::sources::{MessageParts, clip_bytes, parse_message_with};
 use super::{
     Alert, AlertStatus, IgnoreReason, Ignored, Intake, MAX_ALERT_BYTES, Origin, ParseError,
     SlackRef,
@@ -59,16 +60,26 @@ const HOUSEKEEPING: &[&str] = &[
     "unpinned_item",
 ];
 
-/// Parse text that should hold a Slack event or envelope.
+/// Parse text that should hold a Slack event or envelope (no `sources:` mapping).
 pub fn parse_slack_json(input: &str) -> Result<Intake, ParseError> {
-    let v: Value = serde_json::from_str(input)?;
-    parse_slack_value(&v)
+    parse_slack_json_with(input, &SourceMap::default())
 }
 
-/// Parse a Slack event or envelope already decoded as JSON.
+/// Parse text that should hold a Slack event or envelope; `sources` maps senders to sources.
+pub fn parse_slack_json_with(input: &str, sources: &SourceMap) -> Result<Intake, ParseError> {
+    let v: Value = serde_json::from_str(input)?;
+    parse_slack_value_with(&v, sources)
+}
+
+/// Parse a Slack event or envelope already decoded as JSON (no `sources:` mapping).
 pub fn parse_slack_value(v: &Value) -> Result<Intake, ParseError> {
+    parse_slack_value_with(v, &SourceMap::default())
+}
+
+/// Parse a Slack event or envelope already decoded as JSON; `sources` maps senders to sources.
+pub fn parse_slack_value_with(v: &Value, sources: &SourceMap) -> Result<Intake, ParseError> {
     let (event, delivery) = locate_event(v)?;
-    Ok(read_event(event, &delivery))
+    Ok(read_event(event, &delivery, sources))
 }
 
 /// Delivery ids from the envelope and the callback wrapper.
@@ -160,7 +171,7 @@ fn ignored(reason: IgnoreReason, detail: impl Into<String>) -> Intake {
 }
 
 /// Decide what a located event is.
-fn read_event(event: &Object, delivery: &Delivery) -> Intake {
+fn read_event(event: &Object, delivery: &Delivery, sources: &SourceMap) -> Intake {
     let ty = str_of(event, "type").unwrap_or_default();
     if ty != "message" {
         let what = if ty.is_empty() { "untyped" } else { ty };
@@ -168,12 +179,12 @@ fn read_event(event: &Object, delivery: &Delivery) -> Intake {
     }
     match str_of(event, "subtype") {
         Some("message_deleted") => ignored(IgnoreReason::Deletion, "message deleted"),
-        Some("message_changed") => edited(event, delivery),
+        Some("message_changed") => edited(event, delivery, sources),
         Some("message_replied") => ignored(IgnoreReason::ThreadReply, "thread reply notification"),
         Some(s) if HOUSEKEEPING.contains(&s) => {
             ignored(IgnoreReason::NotAMessage, format!("{s} message"))
         }
-        _ => match message(event, event, delivery) {
+        _ => match message(event, event, delivery, sources) {
             Ok(alert) => Intake::Alert(alert),
             Err(why) => Intake::Ignored(why),
         },
@@ -181,11 +192,11 @@ fn read_event(event: &Object, delivery: &Delivery) -> Intake {
 }
 
 /// `message_changed`: only an alert that is now resolved is worth returning.
-fn edited(event: &Object, delivery: &Delivery) -> Intake {
+fn edited(event: &Object, delivery: &Delivery, sources: &SourceMap) -> Intake {
     let Some(new) = event.get("message").and_then(Value::as_object) else {
         return ignored(IgnoreReason::Edit, "message_changed without a new message");
     };
-    match message(new, event, delivery) {
+    match message(new, event, delivery, sources) {
         Ok(alert) if alert.status == AlertStatus::Resolved => Intake::Alert(alert),
         Ok(_) => ignored(IgnoreReason::Edit, "edited message is not a resolved alert"),
         Err(why) => ignored(
@@ -197,7 +208,12 @@ fn edited(event: &Object, delivery: &Delivery) -> Intake {
 
 /// A message (or the new version of an edited one) as an alert. `outer` is the event that
 /// carried it, for the channel.
-fn message(msg: &Object, outer: &Object, delivery: &Delivery) -> Result<Box<Alert>, Ignored> {
+fn message(
+    msg: &Object,
+    outer: &Object,
+    delivery: &Delivery,
+    sources: &SourceMap,
+) -> Result<Box<Alert>, Ignored> {
     let ts = str_of(msg, "ts");
     if let Some(thread) = str_of(msg, "thread_ts").filter(|t| Some(*t) != ts) {
         return Err(Ignored {
@@ -212,9 +228,8 @@ fn message(msg: &Object, outer: &Object, delivery: &Delivery) -> Result<Box<Aler
             detail: "message has no text, attachments or blocks with text".into(),
         });
     }
-    let mut alert = parse_message(&content.parts);
+    let mut alert = parse_message_with(&content.parts, sources);
     alert.origin = origin(msg);
-    alert.links = content.links;
     alert.truncated = content.truncated;
     alert.fired_at = ts.and_then(parse_ts).or(content.attachment_ts);
     alert.slack = SlackRef {
@@ -269,7 +284,6 @@ fn ts_value(v: &Value) -> Option<DateTime<Utc>> {
 #[derive(Debug, Default)]
 struct Content {
     parts: MessageParts,
-    links: Vec<String>,
     truncated: bool,
     attachment_ts: Option<DateTime<Utc>>,
 }
@@ -286,11 +300,7 @@ fn collect(msg: &Object) -> Content {
     let text = str_of(msg, "text").unwrap_or_default();
     c.line(text);
     let mut parts = MessageParts {
-        sender: string_of(msg, "username").or_else(|| {
-            msg.get("bot_profile")
-                .and_then(Value::as_object)
-                .and_then(|p| string_of(p, "name"))
-        }),
+        sender: sender(msg),
         ..MessageParts::default()
     };
     let mut attachment_ts = None;
@@ -303,11 +313,24 @@ fn collect(msg: &Object) -> Content {
     }
     c.blocks(msg.get("blocks"), !text.trim().is_empty());
     parts.body = c.lines.join("\n");
+    parts.fields.append(&mut c.fields);
+    parts.links = c.links;
     Content {
         parts,
-        links: c.links,
         truncated: c.truncated,
         attachment_ts,
+    }
+}
+
+/// Who posted the message: `bot_id`, `app_id` (or the bot profile's), `username`, bot name.
+fn sender(msg: &Object) -> Sender {
+    let profile = msg.get("bot_profile").and_then(Value::as_object);
+    let of_profile = |k: &str| profile.and_then(|p| string_of(p, k));
+    Sender {
+        bot_id: string_of(msg, "bot_id").or_else(|| of_profile("id")),
+        app_id: string_of(msg, "app_id").or_else(|| of_profile("app_id")),
+        username: string_of(msg, "username"),
+        bot_name: of_profile("name"),
     }
 }
 
@@ -349,6 +372,8 @@ struct Collector {
     lines: Vec<String>,
     seen: HashSet<String>,
     links: Vec<String>,
+    /// Block Kit section fields read as (title, value).
+    fields: Vec<(String, String)>,
     budget: usize,
     truncated: bool,
     nodes: usize,
@@ -360,6 +385,7 @@ impl Collector {
             lines: Vec::new(),
             seen: HashSet::new(),
             links: Vec::new(),
+            fields: Vec::new(),
             budget: MAX_ALERT_BYTES,
             truncated: false,
             nodes: 0,
@@ -455,7 +481,7 @@ impl Collector {
             match str_of(block, "type").unwrap_or_default() {
                 "section" => {
                     self.text_object(block.get("text"));
-                    self.text_objects(block.get("fields"));
+                    self.section_fields(block.get("fields"));
                 }
                 "header" => self.text_object(block.get("text")),
                 "context" => self.text_objects(block.get("elements")),
@@ -473,6 +499,26 @@ impl Collector {
     fn text_object(&mut self, v: Option<&Value>) {
         let text = v.and_then(Value::as_object).and_then(|o| str_of(o, "text"));
         self.line(text.unwrap_or_default());
+    }
+
+    /// Section fields: each a line, and a (title, value) pair when written `*Title:* value` or
+    /// `*Title*\nvalue`.
+    fn section_fields(&mut self, v: Option<&Value>) {
+        let items = v.and_then(Value::as_array);
+        for item in items.into_iter().flatten().take(MAX_BLOCKS) {
+            let raw = item.as_object().and_then(|o| str_of(o, "text"));
+            let Some(text) = raw.and_then(|t| self.decode(t)) else {
+                continue;
+            };
+            if let Some(pair) = field_pair(&text) {
+                self.fields.push(pair);
+            }
+            for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                if self.seen.insert(line.to_string()) {
+                    self.lines.push(line.to_string());
+                }
+            }
+        }
     }
 
     fn text_objects(&mut self, v: Option<&Value>) {
@@ -534,6 +580,17 @@ impl Collector {
             }
         }
     }
+}
+
+/// `*Status:*\nTriggered`, `*Status:* Triggered`, `*Status*\nTriggered` → (`Status`,
+/// `Triggered`).
+fn field_pair(text: &str) -> Option<(String, String)> {
+    let rest = text.trim().strip_prefix('*')?;
+    let (title, value) = rest.split_once(":*").or_else(|| rest.split_once('*'))?;
+    let title = title.trim().trim_end_matches(':').trim();
+    let value = value.trim();
+    let usable = !title.is_empty() && !value.is_empty() && title.len() <= 64;
+    usable.then(|| (title.to_string(), value.to_string()))
 }
 
 /// Decode Slack mrkdwn escapes: `&amp; &lt; &gt;`, `<url|label>` → `label (url)`, `<url>` →
@@ -712,7 +769,9 @@ mod tests {
             a.text,
             "see dash (https://d/x)\n*Env:* prod\nctx\nrun (https://r/1)"
         );
-        assert_eq!(a.links, vec!["https://d/x", "https://r/1"]);
+        let urls: Vec<&str> = a.links.iter().map(|l| l.url.as_str()).collect();
+        assert_eq!(urls, vec!["https://d/x", "https://r/1"]);
+        assert_eq!(a.labels.get("env").map(String::as_str), Some("prod"));
     }
 
     #[test]
