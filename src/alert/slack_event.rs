@@ -340,11 +340,11 @@ fn attachment(att: &Object, c: &mut Collector, parts: &mut MessageParts) {
     c.line(str_of(att, "pretext").unwrap_or_default());
     let title = str_of(att, "title").unwrap_or_default();
     if let Some(link) = str_of(att, "title_link") {
-        c.link(link);
+        c.link(&unescape(link));
     }
     if parts.headline.is_none() && !title.trim().is_empty() {
         parts.headline = c.decode(title);
-        parts.title_link = string_of(att, "title_link");
+        parts.title_link = string_of(att, "title_link").map(|l| unescape(&l));
     } else {
         c.line(title);
     }
@@ -461,7 +461,7 @@ impl Collector {
             let url = word
                 .get(start..)
                 .unwrap_or_default()
-                .trim_end_matches([')', ']', '>', ',', '.', ';', '"', '\'']);
+                .trim_end_matches([')', ']', '>', ',', '.', ';', '"', '\'', '*', '_', '`']);
             self.link(url);
         }
     }

@@ -55,8 +55,12 @@ pub(super) fn extract(title: &str, body: &str, f: &mut Findings) {
 
 /// One `key:value` tag: a lower-case key and a non-empty value that is not a URL or a time.
 fn tag(word: &str) -> Option<(&str, &str)> {
-    let word =
-        word.trim_matches(|c: char| matches!(c, ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}'));
+    let word = word.trim_matches(|c: char| {
+        matches!(
+            c,
+            ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '`' | '*' | '_'
+        )
+    });
     let (k, v) = word.split_once(':')?;
     let key_ok = k.starts_with(|c: char| c.is_ascii_lowercase())
         && k.chars().all(|c| {

@@ -24,9 +24,17 @@ pub(super) fn is_opsgenie_link(url: &str) -> bool {
     url.contains("opsgenie.com/alert")
 }
 
-/// `[#4821] [FIRING:1] X` → `[FIRING:1] X`; `#1234: X` → `X`.
-pub(super) fn clean_headline(headline: &str) -> String {
+/// `[#4821] [FIRING:1] X` → `[FIRING:1] X`; `#1234: X` → `X`; a leading incident state
+/// (`Resolved: [#4821] …`) is returned as the status.
+pub(super) fn clean_headline(headline: &str) -> (String, Option<AlertStatus>) {
     let h = headline.trim();
+    let (status, h) = match h.split_once(':') {
+        Some((word, rest)) => match state_word(word) {
+            Some(s) => (Some(s), rest.trim()),
+            None => (None, h),
+        },
+        None => (None, h),
+    };
     let without = h
         .strip_prefix("[#")
         .and_then(|rest| rest.split_once(']'))
@@ -39,7 +47,17 @@ pub(super) fn clean_headline(headline: &str) -> String {
                 .map(|(_, rest)| rest)
         })
         .unwrap_or(h);
-    without.trim().to_string()
+    (without.trim().to_string(), status)
+}
+
+/// `Payments Kubernetes (https://acme.pagerduty.com/…)` → `Payments Kubernetes`: a linked
+/// field value keeps its label (the URL is among the links).
+fn without_link(value: &str) -> &str {
+    value
+        .strip_suffix(')')
+        .and_then(|v| v.rsplit_once(" ("))
+        .filter(|(label, url)| !label.trim().is_empty() && url.contains("://"))
+        .map_or(value, |(label, _)| label.trim())
 }
 
 fn is_number(s: &str) -> bool {
@@ -57,7 +75,7 @@ pub(super) fn fields(
     let mut status = None;
     for (k, v) in fields {
         let key = k.trim().trim_end_matches(':').to_lowercase();
-        let value = v.trim();
+        let value = without_link(v.trim());
         match key.as_str() {
             "status" | "state" => status = status.or_else(|| state_word(value)),
             "urgency" | "priority" | "severity" | "entity" => {
@@ -87,7 +105,7 @@ pub(super) fn fields(
 /// resolved.
 fn state_word(word: &str) -> Option<AlertStatus> {
     match word.trim().trim_matches('*').to_lowercase().as_str() {
-        "triggered" | "acknowledged" | "open" | "opened" | "created" | "escalated" => {
+        "triggered" | "acknowledged" | "acked" | "open" | "opened" | "created" | "escalated" => {
             Some(AlertStatus::Firing)
         }
         "resolved" | "closed" => Some(AlertStatus::Resolved),
@@ -117,13 +135,16 @@ mod tests {
 
     #[test]
     fn headlines() {
+        let clean = |h: &str| clean_headline(h).0;
+        assert_eq!(clean("[#4821] [FIRING:1] X (a)"), "[FIRING:1] X (a)");
+        assert_eq!(clean("#1234: Disk full"), "Disk full");
+        assert_eq!(clean("[#x] y"), "[#x] y");
+        assert_eq!(clean("#tag: y"), "#tag: y");
         assert_eq!(
-            clean_headline("[#4821] [FIRING:1] X (a)"),
-            "[FIRING:1] X (a)"
+            clean_headline("Resolved: [#12] Disk full"),
+            ("Disk full".to_string(), Some(AlertStatus::Resolved))
         );
-        assert_eq!(clean_headline("#1234: Disk full"), "Disk full");
-        assert_eq!(clean_headline("[#x] y"), "[#x] y");
-        assert_eq!(clean_headline("#tag: y"), "#tag: y");
+        assert_eq!(without_link("Ops (https://pd/x)"), "Ops");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //!
 //! URLs are never hints.
 
-use super::Findings;
+use super::{Findings, words};
 use crate::alert::{HintOrigin, TargetHint};
 
 /// Label keys whose values can name the object an alert is about.
@@ -117,8 +117,19 @@ pub(super) fn collect(f: &Findings, host: Option<&str>) -> Vec<TargetHint> {
             push(h, HintOrigin::Text, Some("host"));
         }
     }
-    for v in &f.positional {
+    for v in f.positional.iter().filter(|v| could_name_object(v)) {
         push(v, HintOrigin::TitleValue, None);
     }
     out
+}
+
+/// A positional value that could name a Kubernetes object, host or address: lower-case DNS
+/// characters (and `:port`), not a free word, not the monitoring system's own value
+/// (`kube-state-metrics`, `http`), not a reason like `CrashLoopBackOff`.
+fn could_name_object(v: &str) -> bool {
+    v.chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | ':' | '_'))
+        && v.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && !words::is_free_word(v)
+        && !words::is_monitoring_value(v)
 }

@@ -86,6 +86,9 @@ struct Findings {
     positional_title: bool,
     /// Label keys that prose heuristics set ("pod X", "node-3"), as opposed to keyed labels.
     from_text: BTreeSet<String>,
+    /// Keys whose values differ between group members: prose never sets them for the whole
+    /// group (the first member's pod is not the group's pod).
+    member_keys: BTreeSet<String>,
 }
 
 impl Findings {
@@ -97,7 +100,7 @@ impl Findings {
 
     /// A label found by a prose heuristic rather than read with its key.
     fn text_label(&mut self, key: &str, value: &str) {
-        if self.label(key, value) {
+        if !self.member_keys.contains(key) && self.label(key, value) {
             self.from_text.insert(key.to_string());
         }
     }
@@ -139,9 +142,9 @@ pub fn parse_message_with(parts: &MessageParts, sources: &SourceMap) -> Alert {
 /// The shared pipeline behind [`parse_message_with`] and [`text_alert`].
 fn build(parts: &MessageParts, source: AlertSource, origin: Origin) -> Alert {
     let (headline, body) = split_headline(parts);
-    let headline = match source {
+    let (headline, incident_status) = match source {
         AlertSource::Pagerduty | AlertSource::Opsgenie => forwarded::clean_headline(&headline),
-        _ => headline,
+        _ => (headline, None),
     };
     let prefix = status_prefix(&headline);
     let full_title = prefix.rest.trim();
@@ -153,7 +156,7 @@ fn build(parts: &MessageParts, source: AlertSource, origin: Origin) -> Alert {
         body
     };
     let mut f = Findings {
-        status: prefix.status,
+        status: incident_status.or(prefix.status),
         severity: prefix.severity.map(str::to_string),
         counts: prefix.counts,
         ..Findings::default()
@@ -172,12 +175,13 @@ fn build(parts: &MessageParts, source: AlertSource, origin: Origin) -> Alert {
         }
     }
     sections::apply(&body, source, &mut f);
+    // Dialects read the whole headline: a long title's labels are past the clipped title.
     match source {
         AlertSource::Alertmanager | AlertSource::Pagerduty | AlertSource::Opsgenie => {
-            alertmanager::extract(&title, &mut f)
+            alertmanager::extract(full_title, &mut f)
         }
-        AlertSource::Grafana => grafana::extract(&title, &mut f),
-        AlertSource::Signoz => signoz::extract(&title, &mut f),
+        AlertSource::Grafana => grafana::extract(full_title, &mut f),
+        AlertSource::Signoz => signoz::extract(full_title, &mut f),
         AlertSource::Datadog => datadog::extract(&title, &body, &mut f),
         AlertSource::Text => {}
     }

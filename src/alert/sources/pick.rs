@@ -9,7 +9,8 @@
 //!   the monitoring system's own values (`kube-state-metrics`, `http`).
 //! - namespace: a namespace label, else the `env` word.
 //! - host: a host label (`instance` without its port, a probe URL's host), else the first host
-//!   name in the title or text that is not the host of one of the message's links.
+//!   name in the title or text that is neither the host of one of the message's links nor one
+//!   group member's own value.
 //! - severity: the status prefix's (`[Warn]`), else a severity label, normalised.
 
 use std::collections::BTreeMap;
@@ -59,20 +60,31 @@ pub(super) fn finish(
     } else {
         title.as_str()
     };
-    let service = first_label(&f.labels, SERVICE_KEYS)
+    let service = service_label(&f.labels)
         .or_else(|| text::service_in(prose_title))
         .or_else(|| text::service_in(&body))
         .or_else(|| corroborated(&f.positional, &body, &f.labels));
     // With no namespace label, an environment word (`prod`, `staging`) is the best guess: clusters
     // commonly name namespaces after environments, and a wrong guess only costs "no data".
     let namespace = first_label(&f.labels, NAMESPACE_KEYS).or_else(|| f.labels.get("env").cloned());
-    let link_hosts = hosts(&links);
+    // Not the host: a link's host, nor one group member's own value (`node-a` of three nodes).
+    let mut not_hosts = hosts(&links);
+    for member in &f.group {
+        let own = member
+            .labels
+            .iter()
+            .filter(|(k, _)| f.member_keys.contains(*k));
+        not_hosts.extend(
+            own.filter_map(|(_, v)| host_of(v))
+                .map(|h| h.to_lowercase()),
+        );
+    }
     let host = f
         .host
         .clone()
         .or_else(|| first_label(&f.labels, HOST_KEYS).and_then(|h| host_of(&h)))
-        .or_else(|| text::host_in(&title, &link_hosts))
-        .or_else(|| text::host_in(&body, &link_hosts));
+        .or_else(|| text::host_in(&title, &not_hosts))
+        .or_else(|| text::host_in(&body, &not_hosts));
     let severity = f
         .severity
         .clone()
@@ -101,6 +113,16 @@ pub(super) fn finish(
     };
     alert.fingerprint = crate::alert::fingerprint::fingerprint(&alert);
     alert
+}
+
+/// The first service-like label whose value is not the monitoring system's own
+/// (`job="kube-state-metrics"`, `service="prometheus-node-exporter"` name the scraper).
+fn service_label(labels: &BTreeMap<String, String>) -> Option<String> {
+    SERVICE_KEYS
+        .iter()
+        .filter_map(|k| labels.get(*k))
+        .find(|v| !words::is_monitoring_value(&v.to_lowercase()))
+        .cloned()
 }
 
 pub(super) fn first_label(labels: &BTreeMap<String, String>, keys: &[&str]) -> Option<String> {

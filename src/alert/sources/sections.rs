@@ -60,6 +60,10 @@ pub(super) fn apply(body: &str, source: AlertSource, f: &mut Findings) {
         f.label(k, v);
     }
     for s in &sections {
+        let own = s.labels.keys().filter(|k| !shared.contains_key(*k));
+        f.member_keys.extend(own.cloned());
+    }
+    for s in &sections {
         if let Some(line) = &s.alert_line {
             alert_line(line, source, sections.len() == 1, f);
         }
@@ -128,13 +132,18 @@ fn read(body: &str) -> Vec<Section> {
     let mut mode = Mode::None;
     for raw in body.lines().take(MAX_LINES) {
         let line = raw.trim();
+        if line.is_empty() {
+            // Blank lines separate nothing a list needs: sections end at headings.
+            continue;
+        }
         if let Some(s) = heading_status(line) {
             close(&mut cur, &mut out);
             status = Some(s);
             mode = Mode::None;
             continue;
         }
-        if line == "Labels:" {
+        let heading = line.trim_matches(['*', '_']);
+        if heading == "Labels:" {
             if !cur.labels.is_empty() || !cur.annotations.is_empty() {
                 close(&mut cur, &mut out);
             }
@@ -142,7 +151,7 @@ fn read(body: &str) -> Vec<Section> {
             mode = Mode::Labels;
             continue;
         }
-        if line == "Annotations:" {
+        if heading == "Annotations:" {
             mode = Mode::Annotations;
             continue;
         }

@@ -35,7 +35,7 @@ fn bare_links(text: &str) -> Vec<String> {
         let url = word
             .get(start..)
             .unwrap_or_default()
-            .trim_end_matches([')', ']', '>', ',', '.', ';', '"', '\'']);
+            .trim_end_matches([')', ']', '>', ',', '.', ';', '"', '\'', '*', '_', '`']);
         if url.len() > "https://".len() && !out.iter().any(|u| u == url) && out.len() < 64 {
             out.push(url.to_string());
         }
@@ -134,12 +134,15 @@ fn pod_reference(next: &str, f: &mut Findings) {
 /// Words looked at per text: enough for any real alert, bounded for hostile input.
 const MAX_WORDS: usize = 4096;
 
-/// `node-3`, `node_12`, `node-a1`.
+/// `node-3`, `node_12`, `node-a1` (a digit is required: `node-exporter` is no node).
 pub(super) fn is_node_name(lower: &str) -> bool {
     lower
         .strip_prefix("node-")
         .or_else(|| lower.strip_prefix("node_"))
-        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+        .is_some_and(|rest| {
+            rest.chars().all(|c| c.is_ascii_alphanumeric())
+                && rest.chars().any(|c| c.is_ascii_digit())
+        })
 }
 
 /// A Kubernetes-style object name: `checkout-7d9f`, `api`, `ip-10-0-0-1.ec2.internal`.
@@ -192,7 +195,8 @@ const SERVICE_SUFFIXES: &[&str] = &[
 
 /// A service named in prose, if any.
 pub(super) fn service_in(text: &str) -> Option<String> {
-    let words: Vec<&str> = text.split_whitespace().take(MAX_WORDS).map(clean).collect();
+    let raw: Vec<&str> = text.split_whitespace().take(MAX_WORDS).collect();
+    let words: Vec<&str> = raw.iter().map(|w| clean(w)).collect();
     let suffixed = words.iter().find(|w| {
         let l = w.to_lowercase();
         SERVICE_SUFFIXES.iter().any(|s| l.ends_with(s)) && is_service_name(w)
@@ -200,14 +204,23 @@ pub(super) fn service_in(text: &str) -> Option<String> {
     if let Some(w) = suffixed {
         return Some((*w).to_string());
     }
+    // A bold key (`*Service:*` of a field or bullet) is a label's name, not prose: the tool's
+    // fields say what their service is (a PagerDuty service is no workload).
+    let bold = |i: usize| {
+        raw.get(i)
+            .is_some_and(|w| w.starts_with('*') || w.ends_with('*'))
+    };
     ["service", "for", "on"].iter().find_map(|lead| {
-        words.windows(2).find_map(|pair| match pair {
-            [w, next] if w.eq_ignore_ascii_case(lead) => {
-                let name = next.split(':').next().unwrap_or_default();
-                is_service_name(name).then(|| name.to_string())
-            }
-            _ => None,
-        })
+        words
+            .windows(2)
+            .enumerate()
+            .find_map(|(i, pair)| match pair {
+                [w, next] if w.eq_ignore_ascii_case(lead) && !bold(i) => {
+                    let name = next.split(':').next().unwrap_or_default();
+                    is_service_name(name).then(|| name.to_string())
+                }
+                _ => None,
+            })
     })
 }
 
@@ -221,6 +234,7 @@ fn is_service_name(w: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && w != w.to_uppercase()
         && !words::is_free_word(&lower)
+        && !words::is_monitoring_component(&lower)
         && !is_node_name(&lower)
 }
 

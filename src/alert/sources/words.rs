@@ -142,6 +142,23 @@ const STOPWORDS: &[&str] = &[
     "restarts",
     "image",
     "runtime",
+    "database",
+    "db",
+    "disk",
+    "disks",
+    "server",
+    "servers",
+    "machine",
+    "system",
+    "network",
+    "storage",
+    "volume",
+    "filesystem",
+    "queue",
+    "cache",
+    "traffic",
+    "load",
+    "space",
 ];
 
 /// Environment words: a cluster's namespaces are often named after them.
@@ -198,9 +215,19 @@ pub(super) fn is_free_word(lower: &str) -> bool {
     is_stopword(lower) || is_env_word(lower) || known_severity(lower).is_some()
 }
 
-/// A monitoring system's own job or port name (lower-case input).
+/// Parts that mark a Helm-release-prefixed monitoring component
+/// (`prometheus-kube-state-metrics`, `kube-prometheus-stack-prometheus-node-exporter`).
+const MONITORING_PARTS: &[&str] = &["kube-state-metrics", "node-exporter", "blackbox-exporter"];
+
+/// A monitoring system's own job, service or port name (lower-case input).
 pub(super) fn is_monitoring_value(lower: &str) -> bool {
-    MONITORING_VALUES.contains(&lower)
+    MONITORING_VALUES.contains(&lower) || is_monitoring_component(lower)
+}
+
+/// A monitoring component's name (`prometheus-node-exporter`), never a generic word like `web`
+/// that prose uses for real services too (lower-case input).
+pub(super) fn is_monitoring_component(lower: &str) -> bool {
+    MONITORING_PARTS.iter().any(|p| lower.contains(p))
 }
 
 #[cfg(test)]
@@ -216,5 +243,7 @@ mod tests {
             assert!(!is_free_word(w), "{w}");
         }
         assert!(is_monitoring_value("kube-state-metrics"));
+        assert!(is_monitoring_value("prometheus-kube-state-metrics"));
+        assert!(!is_monitoring_value("checkout"));
     }
 }
