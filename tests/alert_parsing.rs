@@ -4,8 +4,10 @@
 use sre_agent::alert::sources::text_alert;
 use sre_agent::alert::{
     Alert, AlertSource, AlertStatus, IgnoreReason, Intake, LinkKind, MAX_ALERT_BYTES, Origin,
-    ParseError, parse_slack_json,
+    ParseError, parse_slack_json, parse_slack_json_with,
 };
+use sre_agent::config::{ConfigOrigin, LoadedConfig};
+use sre_agent::tools::TOOL_NAMES;
 
 const AM_ENVELOPE: &str = r##"{"envelope_id":"0e1f…","type":"events_api","accepts_response_payload":false,"retry_attempt":0,"retry_reason":"",
  "payload":{"team_id":"T111","api_app_id":"A111","type":"event_callback","event_id":"Ev0AM1","event_time":1760000000,
@@ -186,6 +188,26 @@ fn datadog_tags_and_recovery() {
     assert_eq!(warn.status, AlertStatus::Firing);
     assert_eq!(warn.severity.as_deref(), Some("warning"));
     assert_eq!(warn.fingerprint, a.fingerprint);
+}
+
+#[test]
+fn a_sender_mapped_in_agents_yaml_needs_no_guessing() {
+    let yaml = "default_agent: a\nagents: [{name: a, description: a, prompt: prompts/network.md}]\n\
+                sources:\n  - {bot_id: B0SNZ, source: alertmanager}\n  - {app_id: A0DDAPP, source: grafana}\n";
+    let config = LoadedConfig::from_yaml_str(yaml, ConfigOrigin::Embedded, TOOL_NAMES)
+        .expect("valid config");
+    let sources = config.config.source_map();
+    let read = |json: &str| match parse_slack_json_with(json, &sources).expect("parses") {
+        Intake::Alert(a) => *a,
+        Intake::Ignored(i) => panic!("{i:?}"),
+    };
+    // SigNoz's own markers, but the configured bot is an Alertmanager.
+    assert_eq!(alert(SIGNOZ_EVENT).source, AlertSource::Signoz);
+    assert_eq!(read(SIGNOZ_EVENT).source, AlertSource::Alertmanager);
+    // Datadog's wording and link, but the configured app is a Grafana.
+    assert_eq!(read(DATADOG_EVENT).source, AlertSource::Grafana);
+    // Unmapped senders are still read by name and markers.
+    assert_eq!(read(AM_ENVELOPE).source, AlertSource::Alertmanager);
 }
 
 #[test]

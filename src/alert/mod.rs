@@ -22,6 +22,7 @@
 //! string that may name the affected object (label values with their key, positional title
 //! values without one), for target resolution to consume.
 
+mod content;
 pub mod fingerprint;
 pub mod identity;
 pub mod links;
