@@ -164,10 +164,15 @@ impl Scenario {
         dirs.iter().map(|d| Scenario::from_dir(d)).collect()
     }
 
-    /// Parse the input into an intake (alert or ignored message).
+    /// Parse the input into an intake (alert or ignored message), with no `sources:` mapping.
     pub fn intake(&self) -> Result<Intake, ParseError> {
+        self.intake_with(&alert::SourceMap::default())
+    }
+
+    /// Parse the input into an intake; `sources` maps senders to sources (`agents.yaml`).
+    pub fn intake_with(&self, sources: &alert::SourceMap) -> Result<Intake, ParseError> {
         match &self.input {
-            AlertInput::SlackJson(json) => alert::parse_slack_json(json),
+            AlertInput::SlackJson(json) => alert::parse_slack_json_with(json, sources),
             AlertInput::Text(text) => Ok(Intake::Alert(Box::new(alert::sources::text_alert(text)))),
         }
     }
@@ -297,7 +302,7 @@ pub async fn replay(base: &Engine, scenario: &Scenario) -> Result<ReplayOutput, 
     let pipeline = Pipeline::start(engine, &base.config().config.pipeline);
     // The clock starts when the alert arrives (tools already up, as in the bot); parsing counts.
     let received = Instant::now();
-    let intake = scenario.intake()?;
+    let intake = scenario.intake_with(&base.config().config.source_map())?;
     Ok(replay_intake(&pipeline, intake, received).await)
 }
 

@@ -24,7 +24,7 @@ use slack_morphism::prelude::*;
 use tokio::sync::{Notify, mpsc};
 
 use crate::agent::Engine;
-use crate::alert::{Alert, AlertStatus, Intake, Origin, parse_slack_value};
+use crate::alert::{Alert, AlertStatus, Intake, Origin, SourceMap, parse_slack_value_with};
 use crate::config::{DuplicateNotice, Secret, SlackConfig};
 use crate::pipeline::{DuplicateOf, Pipeline, RunError, RunResult, SubmitError};
 use crate::slack::api::{self, ApiConfig, ApiError, Connector, SlackApi};
@@ -53,6 +53,8 @@ pub struct BotConfig {
     pub max_connections: u32,
     /// First reconnect backoff of the Socket Mode client, seconds.
     pub reconnect_backoff_secs: u64,
+    /// `sources:` of `agents.yaml`: which integration a sender is.
+    pub sources: SourceMap,
 }
 
 /// Environment variables `sre-agent run` reads.
@@ -86,6 +88,7 @@ impl BotConfig {
             api: ApiConfig::default(),
             max_connections: 2,
             reconnect_backoff_secs: 5,
+            sources: SourceMap::default(),
         }
     }
 
@@ -702,7 +705,7 @@ impl Shared {
     /// Parse a classified message into an alert with its Slack reference filled in.
     fn parse(&self, msg: &Value, event_id: Option<&str>) -> Option<Alert> {
         let env = ingest::envelope_for_parser(msg, event_id);
-        let mut alert = match parse_slack_value(&env) {
+        let mut alert = match parse_slack_value_with(&env, &self.cfg.sources) {
             Ok(Intake::Alert(a)) => *a,
             Ok(Intake::Ignored(i)) => {
                 tracing::debug!(reason = ?i.reason, detail = %i.detail, "message is not an alert");
