@@ -85,6 +85,7 @@ fn replay_json_has_the_documented_shape() {
             "route",
             "skip_reason",
             "sources",
+            "target",
             "text"
         ]
     );

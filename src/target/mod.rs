@@ -383,7 +383,7 @@ fn special_by_alertname(alert: &Alert) -> Option<(TargetKind, String, String)> {
 }
 
 fn url_or_host(alert: &Alert, exporter: bool) -> Option<(TargetKind, String, String)> {
-    let is_link = |v: &str| alert.links.iter().any(|l| l == v);
+    let is_link = |v: &str| alert.links.iter().any(|l| l.url == v);
     for key in ["url", "target", "instance", "probe_target", "endpoint_url"] {
         let Some(v) = alert.labels.get(key) else {
             continue;
