@@ -26,6 +26,7 @@ mod content;
 pub mod fingerprint;
 pub mod identity;
 pub mod links;
+pub mod mention;
 pub mod slack_event;
 pub mod sources;
 

@@ -62,9 +62,9 @@ pub fn parse_slack_value_with(v: &Value, sources: &SourceMap) -> Result<Intake, 
 
 /// Delivery ids from the envelope and the callback wrapper.
 #[derive(Debug, Default, Clone)]
-struct Delivery {
+pub(super) struct Delivery {
     envelope_id: Option<String>,
-    event_id: Option<String>,
+    pub(super) event_id: Option<String>,
     retry_attempt: u32,
 }
 
@@ -84,7 +84,7 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// Find the event object inside whatever wrapper the input has.
-fn locate_event(v: &Value) -> Result<(&Object, Delivery), ParseError> {
+pub(super) fn locate_event(v: &Value) -> Result<(&Object, Delivery), ParseError> {
     let obj = v
         .as_object()
         .ok_or_else(|| not_event(format!("expected a JSON object, found {}", kind(v))))?;

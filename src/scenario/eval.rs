@@ -4,7 +4,8 @@
 //! (`not_contains`), the stated confidence (`max_confidence`) and the root cause (`root_cause`).
 //! A root cause counts as found only when its words match **and** the reply avoids the listed
 //! words **and** the confidence is within the limit: a right word in a confidently wrong reply is
-//! not a hit. `target` is shown but not scored (there is no target resolution to score yet).
+//! not a hit. `target` is scored on its own: whether the resolved target is the expected object
+//! (see [`ExpectedTarget::matches`]).
 
 use std::path::Path;
 
@@ -31,8 +32,12 @@ pub struct EvalRow {
     pub confidence: Option<f64>,
     /// Whether the confidence is at or below `max_confidence` (`None`: no limit set).
     pub confidence_ok: Option<bool>,
-    /// The object the scenario says the alert is about (not scored yet).
+    /// The object the scenario says the alert is about.
     pub target: Option<ExpectedTarget>,
+    /// Whether the resolved target is that object (`None`: the scenario names none).
+    pub target_ok: Option<bool>,
+    /// The resolved target, as the reply describes it.
+    pub resolved_target: Option<String>,
     /// Expected words the reply or root cause lacks (`reply: w`, `root cause: w`).
     pub missing_words: Vec<String>,
     /// `not_contains` words the reply has.
@@ -51,8 +56,10 @@ pub struct EvalReport {
     pub avoids_rate: Option<f64>,
     /// Share of the scenarios with `max_confidence` whose RCA stays within it.
     pub confidence_rate: Option<f64>,
-    /// Scenarios naming a `target` (none is scored yet).
+    /// Scenarios naming a `target`.
     pub targets_named: usize,
+    /// Share of the scenarios naming a `target` whose resolved target is that object.
+    pub target_accuracy: Option<f64>,
     pub p50_ms: f64,
     pub p95_ms: f64,
     pub thresholds: Thresholds,
@@ -123,6 +130,10 @@ pub fn score(name: &str, expect: &Expectation, out: &ReplayOutput) -> EvalRow {
         .map(|max| confidence.is_some_and(|c| c <= max));
     let root_cause_ok =
         out.rca.is_some() && words_ok && avoids_ok.unwrap_or(true) && confidence_ok.unwrap_or(true);
+    let target_ok = expect
+        .target
+        .as_ref()
+        .map(|want| out.target.as_ref().is_some_and(|got| want.matches(got)));
     EvalRow {
         name: name.to_string(),
         expected_agent: expect.agent.clone(),
@@ -134,6 +145,8 @@ pub fn score(name: &str, expect: &Expectation, out: &ReplayOutput) -> EvalRow {
         confidence,
         confidence_ok,
         target: expect.target.clone(),
+        target_ok,
+        resolved_target: out.target.as_ref().map(crate::target::Target::describe),
         missing_words: missing,
         unwanted_words: unwanted,
         elapsed_ms: out.elapsed_ms,
@@ -166,6 +179,7 @@ fn summarise(rows: Vec<EvalRow>, thresholds: Thresholds) -> EvalReport {
     let avoids_rate = checked_share(&rows, |r| r.avoids_ok);
     let confidence_rate = checked_share(&rows, |r| r.confidence_ok);
     let targets_named = rows.iter().filter(|r| r.target.is_some()).count();
+    let target_accuracy = checked_share(&rows, |r| r.target_ok);
     let mut times: Vec<f64> = rows.iter().map(|r| r.elapsed_ms).collect();
     times.sort_by(f64::total_cmp);
     let p50_ms = percentile(&times, 0.50);
@@ -173,7 +187,10 @@ fn summarise(rows: Vec<EvalRow>, thresholds: Thresholds) -> EvalReport {
     let passed = !rows.is_empty()
         && routing_accuracy >= thresholds.routing_accuracy
         && root_cause_hit_rate >= thresholds.root_cause_hit_rate
-        && p95_ms <= thresholds.p95_ms;
+        && p95_ms <= thresholds.p95_ms
+        && thresholds
+            .target_accuracy
+            .is_none_or(|min| target_accuracy.unwrap_or(0.0) >= min);
     EvalReport {
         rows,
         routing_accuracy,
@@ -182,6 +199,7 @@ fn summarise(rows: Vec<EvalRow>, thresholds: Thresholds) -> EvalReport {
         avoids_rate,
         confidence_rate,
         targets_named,
+        target_accuracy,
         p50_ms,
         p95_ms,
         thresholds,
@@ -226,7 +244,7 @@ impl EvalReport {
             .max(28);
         let mut s = String::new();
         s.push_str(&format!(
-            "{:<w$} {:<11} {:<11} {:>5} {:>6} {:>6} {:>5} {:>5} {:>6} {:>9}\n",
+            "{:<w$} {:<11} {:<11} {:>5} {:>6} {:>6} {:>5} {:>5} {:>6} {:>6} {:>9}\n",
             "scenario",
             "expected",
             "routed",
@@ -235,13 +253,14 @@ impl EvalReport {
             "avoid",
             "conf",
             "cap",
+            "target",
             "cause",
             "ms"
         ));
         for r in &self.rows {
             let conf = r.confidence.map_or("-".to_string(), |c| format!("{c:.2}"));
             s.push_str(&format!(
-                "{:<w$} {:<11} {:<11} {:>5} {:>6} {:>6} {:>5} {:>5} {:>6} {:>9.2}\n",
+                "{:<w$} {:<11} {:<11} {:>5} {:>6} {:>6} {:>5} {:>5} {:>6} {:>6} {:>9.2}\n",
                 r.name,
                 r.expected_agent,
                 r.agent,
@@ -250,9 +269,18 @@ impl EvalReport {
                 mark_opt(r.avoids_ok),
                 conf,
                 mark_opt(r.confidence_ok),
+                mark_opt(r.target_ok),
                 mark(r.root_cause_ok),
                 r.elapsed_ms
             ));
+            if r.target_ok == Some(false)
+                && let Some(want) = &r.target
+            {
+                s.push_str(&format!(
+                    "    target: expected {want}, resolved {}\n",
+                    r.resolved_target.as_deref().unwrap_or("none")
+                ));
+            }
             if !r.missing_words.is_empty() {
                 s.push_str(&format!("    missing: {}\n", r.missing_words.join(", ")));
             }
@@ -289,10 +317,14 @@ impl EvalReport {
             self.thresholds.root_cause_hit_rate * 100.0
         ));
         if self.targets_named > 0 {
+            let min = self
+                .thresholds
+                .target_accuracy
+                .map(|m| format!(" (min {:.1}%)", m * 100.0))
+                .unwrap_or_default();
             s.push_str(&format!(
-                "target: not scored (no target resolution yet; {} of {} scenarios name one)\n",
-                self.targets_named,
-                rows.len()
+                "right target object: {}{min}\n",
+                count(rows, |r| r.target_ok)
             ));
         }
         s.push_str(&format!(
@@ -400,16 +432,27 @@ mod tests {
         assert_eq!(report.confidence_rate, None);
         let table = report.table();
         assert!(!table.contains("not_contains"));
-        assert!(!table.contains("target:"));
+        assert!(!table.contains("target object"));
     }
 
     #[test]
-    fn the_table_reports_every_check_and_the_unscored_target() {
+    fn the_table_reports_every_check_and_the_target() {
         let e = expect(
             "agent: kubernetes\nroot_cause: [oom]\nnot_contains: [certificate]\nmax_confidence: 0.6\n\
              target: {kind: StatefulSet, name: a, namespace: b}\n",
         );
-        let hit = score("hit", &e, &output("OOMKilled", "memory", 0.5));
+        let mut right = output("OOMKilled", "memory", 0.5);
+        right.target = Some(crate::target::Target {
+            kind: crate::target::TargetKind::StatefulSet,
+            name: "a".into(),
+            namespace: Some("b".into()),
+            workload: None,
+            container: None,
+            why: Vec::new(),
+            guessed: false,
+        });
+        let hit = score("hit", &e, &right);
+        assert_eq!(hit.target_ok, Some(true));
         let miss = score(
             "miss",
             &e,
@@ -423,7 +466,22 @@ mod tests {
         assert!(table.contains("reply avoids listed words (not_contains): 1/2 (50.0%)"));
         assert!(table.contains("confidence within max_confidence: 1/2 (50.0%)"));
         assert!(table.contains("root cause found: 1/2 (50.0%)"));
-        assert!(table.contains("target: not scored (no target resolution yet; 2 of 2"));
+        assert!(table.contains("right target object: 1/2 (50.0%)"));
+        assert!(table.contains("target: expected StatefulSet b/a, resolved none"));
+        assert_eq!(report.target_accuracy, Some(0.5));
+        let lax = Thresholds {
+            root_cause_hit_rate: 0.5,
+            routing_accuracy: 0.0,
+            ..Thresholds::default()
+        };
+        let report = summarise(report.rows, lax.clone());
+        assert!(report.passed, "no target threshold: not enforced");
+        let strict = Thresholds {
+            target_accuracy: Some(0.95),
+            ..lax
+        };
+        let report = summarise(report.rows, strict);
+        assert!(!report.passed, "the target threshold is enforced");
         assert!(table.contains("has: certificate"));
     }
 }

@@ -26,7 +26,7 @@ pub struct Expectation {
     /// Highest confidence the RCA may state (a scenario without evidence must not sound sure).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_confidence: Option<f64>,
-    /// The object the alert is about (recorded now; scored once target resolution exists).
+    /// The object the alert is about; eval compares it with the resolved target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<ExpectedTarget>,
 }
@@ -61,6 +61,62 @@ pub enum TargetKind {
     Database,
 }
 
+impl ExpectedTarget {
+    /// Whether the resolved `got` is this object: the same name (and namespace, when one is
+    /// expected) and a kind that is this one. A pod whose workload is the expected workload is
+    /// that workload's object; an application (a kind-less name) counts as a Deployment or a
+    /// Service of that name; a database is whatever runs it (a StatefulSet, Service, host…); a
+    /// host may be a node; a probed URL may be named by its host.
+    pub fn matches(&self, got: &crate::target::Target) -> bool {
+        use crate::target::TargetKind as K;
+        let same = |a: &str, b: &str| {
+            a.trim_end_matches('/')
+                .eq_ignore_ascii_case(b.trim_end_matches('/'))
+        };
+        let ns_ok = match &self.namespace {
+            Some(ns) => got.namespace.as_deref().is_some_and(|g| same(g, ns)),
+            None => true,
+        };
+        if !ns_ok {
+            return false;
+        }
+        let by_name = same(&got.name, &self.name);
+        let workload_is = |kinds: &[K]| {
+            got.kind == K::Pod
+                && got
+                    .workload
+                    .as_ref()
+                    .is_some_and(|(k, n)| kinds.contains(k) && same(n, &self.name))
+        };
+        let kinds: &[K] = match self.kind {
+            TargetKind::Deployment => &[K::Deployment, K::App],
+            TargetKind::StatefulSet => &[K::StatefulSet],
+            TargetKind::DaemonSet => &[K::DaemonSet],
+            TargetKind::Job => &[K::Job],
+            TargetKind::CronJob => &[K::CronJob],
+            TargetKind::Pod => &[K::Pod],
+            TargetKind::Node => &[K::Node],
+            TargetKind::Service => &[K::Service, K::App],
+            TargetKind::PersistentVolumeClaim => &[K::PersistentVolumeClaim],
+            TargetKind::Host => &[K::Host, K::Node],
+            TargetKind::Url => &[K::Url, K::Host],
+            TargetKind::Database => &[K::StatefulSet, K::Deployment, K::Service, K::App, K::Host],
+        };
+        let url_host = self.kind == TargetKind::Url
+            && got.kind == K::Host
+            && url::Url::parse(&self.name)
+                .ok()
+                .and_then(|u| u.host_str().map(|h| same(h, &got.name)))
+                .unwrap_or(false);
+        (by_name && kinds.contains(&got.kind))
+            || url_host
+            || workload_is(match self.kind {
+                TargetKind::Database => &[K::StatefulSet, K::Deployment],
+                _ => kinds,
+            })
+    }
+}
+
 impl fmt::Display for TargetKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
@@ -83,6 +139,10 @@ pub struct Thresholds {
     pub routing_accuracy: f64,
     pub root_cause_hit_rate: f64,
     pub p95_ms: f64,
+    /// Minimum share of the scenarios naming a `target` whose resolved target is that object
+    /// (absent: the target is scored but not enforced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_accuracy: Option<f64>,
 }
 
 impl Default for Thresholds {
@@ -91,6 +151,7 @@ impl Default for Thresholds {
             routing_accuracy: 1.0,
             root_cause_hit_rate: 0.9,
             p95_ms: 250.0,
+            target_accuracy: None,
         }
     }
 }
@@ -121,6 +182,48 @@ mod tests {
         let t = e.target.expect("target");
         assert_eq!(t.kind, TargetKind::StatefulSet);
         assert_eq!(t.to_string(), "StatefulSet data/db");
+    }
+
+    fn resolved(
+        kind: crate::target::TargetKind,
+        name: &str,
+        ns: Option<&str>,
+    ) -> crate::target::Target {
+        crate::target::Target {
+            kind,
+            name: name.into(),
+            namespace: ns.map(str::to_string),
+            workload: None,
+            container: None,
+            why: Vec::new(),
+            guessed: false,
+        }
+    }
+
+    #[test]
+    fn a_target_matches_by_kind_name_and_namespace() {
+        use crate::target::TargetKind as K;
+        let want = |y: &str| -> ExpectedTarget { serde_yaml::from_str(y).expect("target") };
+        let sts = want("{kind: StatefulSet, name: db, namespace: data}");
+        assert!(sts.matches(&resolved(K::StatefulSet, "db", Some("data"))));
+        assert!(!sts.matches(&resolved(K::StatefulSet, "db", Some("default"))));
+        assert!(!sts.matches(&resolved(K::StatefulSet, "db", None)));
+        assert!(!sts.matches(&resolved(K::Deployment, "db", Some("data"))));
+        let mut pod = resolved(K::Pod, "db-0", Some("data"));
+        pod.workload = Some((K::StatefulSet, "db".into()));
+        assert!(sts.matches(&pod), "a pod of the expected workload");
+        let dep = want("{kind: Deployment, name: api, namespace: shop}");
+        assert!(dep.matches(&resolved(K::App, "api", Some("shop"))));
+        assert!(!dep.matches(&resolved(K::App, "api-v2", Some("shop"))));
+        let node = want("{kind: Node, name: ip-10-0-1-5.ec2.internal}");
+        assert!(node.matches(&resolved(K::Node, "ip-10-0-1-5.ec2.internal", None)));
+        assert!(!node.matches(&resolved(K::Host, "10.0.1.5", None)));
+        let url = want("{kind: Url, name: \"https://a.example.com/healthz\"}");
+        assert!(url.matches(&resolved(K::Url, "https://a.example.com/healthz", None)));
+        assert!(url.matches(&resolved(K::Host, "a.example.com", None)));
+        let db = want("{kind: Database, name: pg, namespace: orders}");
+        assert!(db.matches(&resolved(K::StatefulSet, "pg", Some("orders"))));
+        assert!(!db.matches(&resolved(K::Node, "pg", None)));
     }
 
     #[test]

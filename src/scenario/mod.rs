@@ -172,7 +172,11 @@ impl Scenario {
     /// Parse the input into an intake; `sources` maps senders to sources (`agents.yaml`).
     pub fn intake_with(&self, sources: &alert::SourceMap) -> Result<Intake, ParseError> {
         match &self.input {
-            AlertInput::SlackJson(json) => alert::parse_slack_json_with(json, sources),
+            AlertInput::SlackJson(json) => match alert::mention::question_in_json(json) {
+                // A question asked with @sre-agent, read as the bot reads it.
+                Some(question) => Ok(Intake::Alert(Box::new(question))),
+                None => alert::parse_slack_json_with(json, sources),
+            },
             AlertInput::Text(text) => Ok(Intake::Alert(Box::new(alert::sources::text_alert(text)))),
         }
     }

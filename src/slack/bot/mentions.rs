@@ -6,23 +6,7 @@
 
 use super::*;
 
-/// Remove `<@U…>` user mentions (the bot's and anyone's) and tidy the spaces.
-pub(super) fn strip_mentions(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("<@") {
-        out.push_str(&rest[..start]);
-        match rest[start..].find('>') {
-            Some(end) => rest = &rest[start + end + 1..],
-            None => {
-                out.push_str(&rest[start..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
-}
+use crate::alert::mention::{question_alert, strip_mentions};
 
 impl Shared {
     /// One `app_mention` event. Redeliveries are dropped by event id.
@@ -74,33 +58,14 @@ impl Shared {
             }
             // A question: analyse its text, answer in its thread.
             None => {
-                let mut alert = crate::alert::sources::text_alert(&question);
-                alert.origin = Origin::Person;
-                alert.slack.channel = Some(channel.clone());
-                alert.slack.ts = Some(ts.clone());
+                let Some(mut alert) = event.as_object().and_then(question_alert) else {
+                    self.skip("mention_without_question");
+                    return;
+                };
                 alert.slack.user = Some(user);
                 alert.slack.event_id = event_id;
                 self.submit_forced(alert, Target::Thread { channel, ts }, &asker);
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::strip_mentions;
-
-    #[test]
-    fn mentions_are_stripped() {
-        assert_eq!(
-            strip_mentions("<@U0BOT> why is  checkout slow?"),
-            "why is checkout slow?"
-        );
-        assert_eq!(
-            strip_mentions("hey <@U0BOT|sre-agent>, pods <@U2> restarting"),
-            "hey , pods restarting"
-        );
-        assert_eq!(strip_mentions("<@U0BOT>"), "");
-        assert_eq!(strip_mentions("broken <@U0"), "broken <@U0");
     }
 }
