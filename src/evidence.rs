@@ -437,6 +437,9 @@ pub struct NodeState {
     #[serde(default)]
     pub capacity: BTreeMap<String, String>,
     pub kubelet_version: Option<String>,
+    /// The node's addresses (`InternalIP`, `ExternalIP`, `Hostname`), as the kubelet reports them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
     /// The pods asked about that run on this node.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pods: Vec<String>,

@@ -631,6 +631,16 @@ async fn nodes_with_conditions_and_allocatable() {
             .await,
     );
     assert_eq!(reason, "no node named node-x");
+    // An exporter's `instance` is the node's address: the node is found by it.
+    let Observation::Nodes { nodes } = observation(
+        both.same("get_node_status", json!({"node": "10.0.1.5"}))
+            .await,
+    ) else {
+        panic!("nodes expected");
+    };
+    assert_eq!(nodes.len(), 1);
+    assert_eq!(nodes[0].name, "node-a");
+    assert_eq!(nodes[0].addresses, vec!["10.0.1.5", "node-a"]);
 }
 
 #[tokio::test]
@@ -705,5 +715,66 @@ async fn long_lists_are_paged_and_capped() {
     assert_eq!(
         note,
         format!("kept the first {} of 620 pods (64 KiB budget)", pods.len())
+    );
+}
+
+#[tokio::test]
+async fn a_nodes_pods_and_events_across_namespaces() {
+    let both = Both::new(&cluster_dir(), &KubernetesSettings::default()).await;
+    let Observation::Pods { pods } =
+        observation(both.same("get_pod_status", json!({"node": "node-a"})).await)
+    else {
+        panic!("pods expected");
+    };
+    let mut on_a: Vec<(&str, &str)> = pods
+        .iter()
+        .map(|p| (p.namespace.as_str(), p.name.as_str()))
+        .collect();
+    on_a.sort();
+    assert_eq!(
+        on_a,
+        vec![
+            ("kube-system", "coredns-1"),
+            ("shop", "cart-7f9c-b"),
+            ("shop", "db-0"),
+            ("shop", "debug")
+        ],
+        "every namespace's pods on the node, each with its own namespace"
+    );
+    let Observation::Pods { pods } = observation(
+        both.same(
+            "get_pod_status",
+            json!({"node": "node-a", "namespace": "shop"}),
+        )
+        .await,
+    ) else {
+        panic!("pods expected");
+    };
+    assert_eq!(pods.len(), 3, "one namespace's pods on the node");
+    let Observation::Events { events } =
+        observation(both.same("get_events", json!({"node": "node-a"})).await)
+    else {
+        panic!("events expected");
+    };
+    let mut objects: Vec<&str> = events.iter().map(|e| e.object.as_str()).collect();
+    objects.sort();
+    assert_eq!(objects, vec!["Pod/coredns-1", "Pod/db-0", "Pod/debug"]);
+    assert_eq!(
+        no_data(both.same("get_pod_status", json!({"name": "cart"})).await),
+        "no namespace given (name the pods' namespace, or a node)"
+    );
+    // An allow-list of namespaces refuses a read of every namespace.
+    let narrow = KubernetesSettings {
+        namespaces: vec!["shop".into()],
+        ..KubernetesSettings::default()
+    };
+    let live = live_toolbox(&both.fake, &narrow).await;
+    let out = live
+        .call(call("get_pod_status", json!({"node": "node-a"})), TIMEOUT)
+        .await;
+    assert!(
+        !matches!(out.outcome, ToolOutcome::Data { .. }),
+        "{:?}",
+        out.outcome
     );
 }

@@ -89,6 +89,7 @@ mod tests {
             allocatable: Default::default(),
             capacity: Default::default(),
             kubelet_version: None,
+            addresses: vec![],
             pods: vec!["cart-1".into()],
         };
         let ev = Evidence {

@@ -64,7 +64,7 @@ pub enum TargetKind {
 impl ExpectedTarget {
     /// Whether the resolved `got` is this object: the same name (and namespace, when one is
     /// expected) and a kind that is this one. A pod whose workload is the expected workload is
-    /// that workload's object; an application (a kind-less name) counts as a Deployment or a
+    /// that workload's object, so is an HPA's scale target; an application (a kind-less name) counts as a Deployment or a
     /// Service of that name; a database is whatever runs it (a StatefulSet, Service, host…); a
     /// host may be a node; a probed URL may be named by its host.
     pub fn matches(&self, got: &crate::target::Target) -> bool {
@@ -82,7 +82,7 @@ impl ExpectedTarget {
         }
         let by_name = same(&got.name, &self.name);
         let workload_is = |kinds: &[K]| {
-            got.kind == K::Pod
+            matches!(got.kind, K::Pod | K::HorizontalPodAutoscaler)
                 && got
                     .workload
                     .as_ref()

@@ -20,11 +20,13 @@
 //! `prod/checkout`). Free words (`longer`, `high`, `default`) never become a name.
 
 mod names;
+pub mod refine;
+pub mod rules;
 mod text;
 
 use serde::{Deserialize, Serialize};
 
-use crate::alert::Alert;
+use crate::alert::{Alert, AlertSource, HintOrigin};
 
 pub use names::{PodShape, is_plausible_name, workload_of_pod};
 
@@ -111,7 +113,8 @@ pub struct Target {
     pub kind: TargetKind,
     pub name: String,
     pub namespace: Option<String>,
-    /// For a pod: the workload its name points to (kind, name), to confirm by owner references.
+    /// For a pod: the workload its name points to (kind, name), to confirm by owner references;
+    /// for an HPA: the workload it scales (`App` while its kind is not known).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload: Option<(TargetKind, String)>,
     /// The container the alert names (never the workload).
@@ -138,7 +141,9 @@ impl Target {
             | TargetKind::DaemonSet
             | TargetKind::Job
             | TargetKind::CronJob => Some((self.kind, self.name.as_str())),
-            TargetKind::Pod => self.workload.as_ref().map(|(k, n)| (*k, n.as_str())),
+            TargetKind::Pod | TargetKind::HorizontalPodAutoscaler => {
+                self.workload.as_ref().map(|(k, n)| (*k, n.as_str()))
+            }
             _ => None,
         }
     }
@@ -220,6 +225,8 @@ const OBJECT_LABELS: &[(&str, TargetKind)] = &[
     ("pod_name", TargetKind::Pod),
     ("kube_pod_name", TargetKind::Pod),
     ("k8s.pod.name", TargetKind::Pod),
+    // Datadog's Service tag names the Service behind an ingress: it wins over the ingress.
+    ("kube_service", TargetKind::Service),
     ("ingress", TargetKind::Ingress),
     ("kube_ingress", TargetKind::Ingress),
 ];
@@ -255,6 +262,45 @@ fn label<'a>(alert: &'a Alert, keys: &[&'a str]) -> Option<(&'a str, &'a str)> {
     })
 }
 
+/// A label value that can name the target: a plausible name, not the monitoring system's.
+fn object_value(v: &str) -> bool {
+    is_plausible_name(v) && !rules::is_monitoring_value(v)
+}
+
+/// The namespace, and how it was found: a label, a `Kind ns/name` phrase, the text's words, an
+/// Alertmanager title's group value, the alert's fields.
+fn namespace_of(
+    alert: &Alert,
+    named: Option<&text::Named>,
+    why: &mut Vec<String>,
+) -> Option<String> {
+    if let Some((k, v)) = label(alert, NAMESPACE_LABELS) {
+        why.push(format!("namespace from label {k}={v}"));
+        return Some(v.to_string());
+    }
+    if let Some(n) = named
+        && let Some(ns) = &n.namespace
+    {
+        why.push(format!("namespace from the text: \"{}\"", n.phrase));
+        return Some(ns.clone());
+    }
+    if let Some((ns, phrase)) = text::namespace_phrase(&alert.title, &alert.text) {
+        why.push(format!("namespace from the text: \"{phrase}\""));
+        return Some(ns);
+    }
+    if alert.source == AlertSource::Alertmanager
+        && let Some(ns) = text::group_values(&alert.title).into_iter().next()
+    {
+        why.push(format!(
+            "namespace {ns}: the group value of the Alertmanager title (grouped by namespace)"
+        ));
+        return Some(ns);
+    }
+    alert.namespace.clone().inspect(|ns| {
+        why.push(format!("namespace {ns} from the alert's fields"));
+    })
+}
+
 /// Resolve the target of `alert`.
 pub fn resolve(alert: &Alert) -> Target {
     let mut why = Vec::new();
@@ -265,124 +311,180 @@ pub fn resolve(alert: &Alert) -> Target {
                 .to_string(),
         );
     }
-    let namespace = match label(alert, NAMESPACE_LABELS) {
-        Some((k, v)) => {
-            why.push(format!("namespace from label {k}={v}"));
-            Some(v.to_string())
-        }
-        None => match text::namespace_phrase(&alert.title, &alert.text) {
-            Some((ns, phrase)) => {
-                why.push(format!("namespace from the text: \"{phrase}\""));
-                Some(ns)
-            }
-            None => alert.namespace.clone().inspect(|ns| {
-                why.push(format!("namespace {ns} from the alert's fields"));
-            }),
-        },
-    };
+    let alertname = rules::alert_name(alert);
+    let implied = alertname.as_deref().and_then(rules::kind_by_alertname);
+    let named = text::kind_phrase(&alert.title, &alert.text);
+    let namespace = namespace_of(alert, named.as_ref(), &mut why);
     let container = label(
         alert,
         &["container", "kube_container_name", "container_name"],
     )
-    .filter(|(_, v)| *v != "POD")
+    .filter(|(_, v)| *v != "POD" && !rules::is_monitoring_value(v))
     .map(|(_, v)| v.to_string());
+    let done = |kind, name: String, why, guessed| {
+        finish(
+            kind,
+            name,
+            namespace.clone(),
+            container.clone(),
+            why,
+            guessed,
+        )
+    };
 
-    // 1. Labels naming an object.
-    let special = special_by_alertname(alert);
-    let from_labels = special.or_else(|| {
-        OBJECT_LABELS.iter().find_map(|(key, kind)| {
-            let v = alert.labels.get(*key)?.trim();
-            (is_plausible_name(v)).then(|| (*kind, v.to_string(), format!("label {key}={v}")))
-        })
+    // 1. Labels naming an object (not the exporter's own pod or service).
+    if let Some((kind, keys)) = implied
+        && let Some((k, v)) = label(alert, keys)
+        && object_value(v)
+        && !(kind == TargetKind::Node && k == "instance")
+        && !(kind == TargetKind::Url && k == "instance")
+    {
+        why.push(format!(
+            "{}: label {k}={v} names the {}",
+            alertname.as_deref().unwrap_or_default(),
+            kind_words(kind)
+        ));
+        return done(kind, v.to_string(), why, false);
+    }
+    let from_labels = OBJECT_LABELS.iter().find_map(|(key, kind)| {
+        let v = alert.labels.get(*key)?.trim();
+        object_value(v).then(|| (*kind, v.to_string(), format!("label {key}={v}")))
     });
     if let Some((kind, name, how)) = from_labels {
         why.push(how);
-        return finish(kind, name, namespace, container, why, false);
+        return done(kind, name, why, false);
     }
-    // Nodes: `node` label, or an exporter's `instance` on a node alert.
+    // Nodes: `node` label; a node-exporter alert's `instance` is the node's address.
     if let Some((k, v)) = label(
         alert,
         &["node", "kubernetes_node", "kube_node", "host_name"],
-    ) && is_plausible_name(v)
+    ) && object_value(v)
     {
         why.push(format!("label {k}={v}"));
-        return finish(TargetKind::Node, v.to_string(), None, None, why, false);
+        return done(TargetKind::Node, v.to_string(), why, false);
     }
-    // 2. A probed URL or host.
-    if let Some((kind, name, how)) = url_or_host(alert, exporter) {
+    if implied.is_some_and(|(k, _)| k == TargetKind::Node)
+        && let Some(ip) = label(alert, &["instance"])
+            .and_then(|(_, v)| rules::ip_of(v))
+            .or_else(|| alert.host.as_deref().and_then(rules::ip_of))
+    {
+        why.push(format!(
+            "{}: the node-exporter's instance {ip} is the node's address",
+            alertname.as_deref().unwrap_or_default()
+        ));
+        return done(TargetKind::Node, ip.to_string(), why, false);
+    }
+    // 2. A probed URL.
+    if let Some((kind, name, how)) = probed_url(alert, exporter) {
         why.push(how);
-        return finish(kind, name, namespace, container, why, false);
+        return done(kind, name, why, false);
     }
-    // `service` label of an app's own metrics (not an exporter's) names a Service.
+    // 3. `Kind ns/name` and `Kind name` phrases.
+    if let Some(n) = named {
+        why.push(format!("named in the text: \"{}\"", n.phrase));
+        return done(n.kind, n.name, why, false);
+    }
+    // 4. The alert's kind, with its object among the values an Alertmanager title lists.
+    if let Some((kind, _)) = implied
+        && let Some(v) = positional_value(alert, kind, namespace.as_deref())
+    {
+        why.push(format!(
+            "{}: {v} is the {} among the title's values",
+            alertname.as_deref().unwrap_or_default(),
+            kind_words(kind)
+        ));
+        return done(kind, v, why, false);
+    }
+    // 5. `service` label of an app's own metrics (not an exporter's): the app, before any host
+    //    its text mentions (that host is a dependency).
     if !exporter
         && let Some((k, v)) = label(
             alert,
             &["service", "kube_service", "service_name", "service.name"],
         )
-        && is_plausible_name(v)
+        && object_value(v)
     {
         why.push(format!("label {k}={v}"));
-        return finish(
-            TargetKind::App,
-            v.to_string(),
-            namespace,
-            container,
-            why,
-            false,
-        );
+        return done(TargetKind::App, v.to_string(), why, false);
     }
-    // 3. Phrases of the text.
+    if let Some(host) = alert.host.as_deref() {
+        why.push(format!("host {host} named by the alert"));
+        return done(TargetKind::Host, host.to_string(), why, false);
+    }
+    // 6. Phrases of the text.
     if let Some((kind, name, phrase)) = text::object_phrase(&alert.title, &alert.text) {
         why.push(format!("named in the text: \"{phrase}\""));
-        return finish(kind, name, namespace, container, why, false);
+        return done(kind, name, why, false);
     }
-    // 4. The alert's service, a guess.
-    match alert.service.as_deref().filter(|s| is_plausible_name(s)) {
-        Some(s) => {
-            why.push(format!(
-                "no object named; using the alert's service {s} (a guess)"
-            ));
-            finish(
-                TargetKind::App,
+    // 7. The alert's service or the subject of a question, as a guess.
+    let guess = alert
+        .service
+        .as_deref()
+        .filter(|s| object_value(s))
+        .map(|s| {
+            (
                 s.to_string(),
-                namespace,
-                container,
-                why,
-                true,
+                format!("no object named; using the alert's service {s} (a guess)"),
             )
+        })
+        .or_else(|| {
+            (alert.source == AlertSource::Text)
+                .then(|| text::question_subject(&alert.title))
+                .flatten()
+                .map(|(name, phrase)| {
+                    let why =
+                        format!("no object named; the question is about \"{phrase}\" (a guess)");
+                    (name, why)
+                })
+        });
+    match guess {
+        Some((name, how)) => {
+            why.push(how);
+            done(TargetKind::App, name, why, true)
         }
         None => {
             why.push("the alert names no object".to_string());
-            finish(
-                TargetKind::App,
-                String::new(),
-                namespace,
-                container,
-                why,
-                true,
-            )
+            done(TargetKind::App, String::new(), why, true)
         }
     }
 }
 
-/// Alerts whose labels mean something else than usual (kube-prometheus rules).
-fn special_by_alertname(alert: &Alert) -> Option<(TargetKind, String, String)> {
-    let name = alert.labels.get("alertname")?.as_str();
-    match name {
-        // `job` here is the scrape job that is down: the target is that job's service.
-        "TargetDown" => {
-            let job = alert.labels.get("job")?;
-            Some((
-                TargetKind::Service,
-                job.clone(),
-                format!("TargetDown: label job={job} is the scrape target"),
-            ))
-        }
-        _ => None,
+fn kind_words(kind: TargetKind) -> &'static str {
+    match kind {
+        TargetKind::App => "app",
+        TargetKind::Host => "host",
+        TargetKind::Url => "URL",
+        k => k.api_kind().unwrap_or("object"),
     }
 }
 
-fn url_or_host(alert: &Alert, exporter: bool) -> Option<(TargetKind, String, String)> {
+/// The value of an Alertmanager title that names an object of `kind`: a plausible name that is
+/// not the namespace, an address, a generated id, the monitoring system's or (but for a node) a
+/// dotted host name; for a pod, one shaped like a pod's name first.
+fn positional_value(alert: &Alert, kind: TargetKind, namespace: Option<&str>) -> Option<String> {
+    let values: Vec<&str> = alert
+        .target_hints
+        .iter()
+        .filter(|h| h.origin == HintOrigin::TitleValue)
+        .map(|h| h.value.as_str())
+        .filter(|v| {
+            object_value(v)
+                && Some(*v) != namespace
+                && !rules::is_uuid(v)
+                && rules::ip_of(v).is_none()
+                && (kind == TargetKind::Node || !v.contains('.'))
+        })
+        .collect();
+    if kind == TargetKind::Pod
+        && let Some(v) = values.iter().find(|v| workload_of_pod(v).is_some())
+    {
+        return Some(v.to_string());
+    }
+    values.first().map(|v| v.to_string())
+}
+
+/// A probe's URL: in a `url`/`target`/`instance` label, or (for a probe alert) in the title.
+fn probed_url(alert: &Alert, exporter: bool) -> Option<(TargetKind, String, String)> {
     let is_link = |v: &str| alert.links.iter().any(|l| l.url == v);
     for key in ["url", "target", "instance", "probe_target", "endpoint_url"] {
         let Some(v) = alert.labels.get(key) else {
@@ -391,10 +493,7 @@ fn url_or_host(alert: &Alert, exporter: bool) -> Option<(TargetKind, String, Str
         if is_link(v) || (key == "instance" && exporter) {
             continue;
         }
-        if let Ok(u) = url::Url::parse(v)
-            && matches!(u.scheme(), "http" | "https" | "tcp" | "tls")
-            && u.host_str().is_some()
-        {
+        if is_url(v) {
             return Some((
                 TargetKind::Url,
                 v.clone(),
@@ -402,12 +501,24 @@ fn url_or_host(alert: &Alert, exporter: bool) -> Option<(TargetKind, String, Str
             ));
         }
     }
-    let host = alert.host.as_deref()?;
-    Some((
-        TargetKind::Host,
-        host.to_string(),
-        format!("host {host} named by the alert"),
-    ))
+    // A title that lists a URL among its values names what is probed.
+    alert
+        .title
+        .split(|c: char| c.is_whitespace() || "()[]<>|,".contains(c))
+        .find(|w| is_url(w))
+        .map(|u| {
+            (
+                TargetKind::Url,
+                u.to_string(),
+                format!("the title names the probed URL {u}"),
+            )
+        })
+}
+
+fn is_url(v: &str) -> bool {
+    url::Url::parse(v).ok().is_some_and(|u| {
+        matches!(u.scheme(), "http" | "https" | "tcp" | "tls") && u.host_str().is_some()
+    })
 }
 
 fn finish(
@@ -418,17 +529,24 @@ fn finish(
     mut why: Vec<String>,
     guessed: bool,
 ) -> Target {
-    let workload = (kind == TargetKind::Pod)
-        .then(|| workload_of_pod(&name))
-        .flatten()
-        .map(|(shape, workload)| {
+    let workload = match kind {
+        TargetKind::Pod => workload_of_pod(&name).map(|(shape, workload)| {
             why.push(format!(
                 "pod name {name} has the shape of a {} pod: {}",
                 shape.kind_words(),
                 workload
             ));
             (shape.kind(), workload)
-        });
+        }),
+        // An HPA scales a workload, by convention of its own name; the evidence says its kind.
+        TargetKind::HorizontalPodAutoscaler if !name.is_empty() => {
+            why.push(format!(
+                "HPA {name} scales the workload of the same name (its kind to be confirmed)"
+            ));
+            Some((TargetKind::App, name.clone()))
+        }
+        _ => None,
+    };
     let namespace = match kind {
         TargetKind::Node | TargetKind::Host | TargetKind::Url => None,
         _ => namespace,

@@ -67,12 +67,14 @@ pub type KubeFuture<'a, T> = BoxFuture<'a, Result<Option<T>, BackendError>>;
 /// selectors ([`ListQuery`]); namespaced calls may be refused (`BackendError::Refused`) for a
 /// namespace outside the allow-list, and RBAC may forbid any (`BackendError::Forbidden`).
 pub trait KubeBackend: Send + Sync {
-    /// `GET /api/v1/namespaces/{ns}/pods?labelSelector=…&fieldSelector=…`
+    /// `GET /api/v1/namespaces/{ns}/pods?labelSelector=…&fieldSelector=…`; an empty `namespace`
+    /// lists every namespace (`GET /api/v1/pods`, e.g. the pods of one node).
     fn list_pods(&self, namespace: &str, query: &ListQuery) -> KubeFuture<'_, Vec<Pod>>;
     /// `GET /api/v1/namespaces/{ns}/pods/{name}`
     fn get_pod(&self, namespace: &str, name: &str) -> KubeFuture<'_, Pod>;
     /// `GET /api/v1/namespaces/{ns}/events`, e.g. with
-    /// `fieldSelector=involvedObject.name=…,involvedObject.kind=…`.
+    /// `fieldSelector=involvedObject.name=…,involvedObject.kind=…`; an empty `namespace` lists
+    /// every namespace (`GET /api/v1/events`).
     fn list_events(&self, namespace: &str, query: &ListQuery) -> KubeFuture<'_, Vec<Event>>;
     fn list_services(&self, namespace: &str) -> KubeFuture<'_, Vec<Service>>;
     fn list_endpoints(&self, namespace: &str) -> KubeFuture<'_, Vec<Endpoints>>;

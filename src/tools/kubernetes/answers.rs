@@ -30,7 +30,36 @@ use crate::tools::{BackendError, KubeBackend, wire};
 const MAX_EVENT_PODS: usize = 10;
 
 pub async fn pod_status(backend: &dyn KubeBackend, args: &PodStatusArgs) -> CallToolResult {
-    let ns = args.namespace.as_str();
+    let ns = args.namespace.trim();
+    if let Some(node) = args
+        .node
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        return match backend
+            .list_pods(ns, &ListQuery::fields(selector::on_node(node)))
+            .await
+        {
+            Ok(pods) => {
+                let pods = pods.unwrap_or_default();
+                if pods.is_empty() {
+                    wire::no_data(format!("no pods on node {node}{}", in_ns(ns)))
+                } else {
+                    wire::data(&Observation::Pods {
+                        pods: pods
+                            .iter()
+                            .map(|p| pod_state(p, p.metadata.namespace.as_deref().unwrap_or(ns)))
+                            .collect(),
+                    })
+                }
+            }
+            Err(e) => answer_error(&e),
+        };
+    }
+    if ns.is_empty() {
+        return wire::no_data("no namespace given (name the pods' namespace, or a node)");
+    }
     let target = match Target::from_args(&args.pod, &args.kind, &args.name, &args.service) {
         Ok(t) => t,
         Err(e) => return wire::failed(e),
@@ -164,8 +193,78 @@ async fn objects_of_workload(
     Ok(objects)
 }
 
+/// ` in <ns>`, or nothing for every namespace.
+fn in_ns(ns: &str) -> String {
+    if ns.is_empty() {
+        String::new()
+    } else {
+        format!(" in {ns}")
+    }
+}
+
+/// Events about a node and about the pods scheduled on it, oldest first.
+async fn node_events(
+    backend: &dyn KubeBackend,
+    ns: &str,
+    node: &str,
+    warnings_only: bool,
+) -> CallToolResult {
+    let pods = match backend
+        .list_pods(ns, &ListQuery::fields(selector::on_node(node)))
+        .await
+    {
+        Ok(pods) => pods.unwrap_or_default(),
+        Err(e) => return answer_error(&e),
+    };
+    let mut objects: Vec<(String, Option<&str>, String)> =
+        vec![(String::new(), Some("Node"), node.to_owned())];
+    objects.extend(pods.iter().map(|p| {
+        (
+            p.metadata.namespace.clone().unwrap_or_default(),
+            Some("Pod"),
+            pod_name(p).to_owned(),
+        )
+    }));
+    let answers = join_all(objects.iter().map(|(pod_ns, kind, name)| {
+        let query = ListQuery::fields(selector::involved_object(*kind, name));
+        let ns = if pod_ns.is_empty() {
+            ns
+        } else {
+            pod_ns.as_str()
+        };
+        async move { backend.list_events(ns, &query).await }
+    }))
+    .await;
+    let mut all: Vec<Event> = Vec::new();
+    for answer in answers {
+        match answer {
+            Ok(evs) => all.extend(evs.unwrap_or_default()),
+            Err(e) => return answer_error(&e),
+        }
+    }
+    let selected = events::all_events(&all, warnings_only);
+    if selected.is_empty() {
+        return wire::no_data(format!(
+            "no events for node {node} or its pods{}",
+            in_ns(ns)
+        ));
+    }
+    wire::data(&Observation::Events { events: selected })
+}
+
 pub async fn events(backend: &dyn KubeBackend, args: &EventsArgs) -> CallToolResult {
-    let ns = args.namespace.as_str();
+    let ns = args.namespace.trim();
+    if let Some(node) = args
+        .node
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        return node_events(backend, ns, node, args.warnings_only.unwrap_or(false)).await;
+    }
+    if ns.is_empty() {
+        return wire::no_data("no namespace given (name the namespace, or a node)");
+    }
     let warnings_only = args.warnings_only.unwrap_or(false);
     let object = args.object.as_deref().filter(|s| !s.trim().is_empty());
     let target = match Target::from_args(&args.pod, &args.kind, &args.name, &None) {
@@ -287,6 +386,25 @@ pub async fn node_status(backend: &dyn KubeBackend, args: &NodeStatusArgs) -> Ca
             Ok(Some(n)) => wire::data(&Observation::Nodes {
                 nodes: vec![nodes::node_state(&n)],
             }),
+            // An exporter's `instance` is the node's address, not its name.
+            Ok(None) if node.parse::<std::net::IpAddr>().is_ok() => {
+                match backend.list_nodes(&ListQuery::all()).await {
+                    Ok(list) => {
+                        let found: Vec<_> = list
+                            .unwrap_or_default()
+                            .iter()
+                            .map(nodes::node_state)
+                            .filter(|n| n.addresses.iter().any(|a| a == node))
+                            .collect();
+                        if found.is_empty() {
+                            wire::no_data(format!("no node named {node} or with that address"))
+                        } else {
+                            wire::data(&Observation::Nodes { nodes: found })
+                        }
+                    }
+                    Err(e) => answer_error(&e),
+                }
+            }
             Ok(None) => wire::no_data(format!("no node named {node}")),
             Err(e) => answer_error(&e),
         };

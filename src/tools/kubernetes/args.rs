@@ -15,8 +15,12 @@ use crate::tools::wire;
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[schemars(crate = "rmcp::schemars")]
 pub struct PodStatusArgs {
-    /// Namespace of the pods.
+    /// Namespace of the pods (may be left out with `node`: then every namespace).
+    #[serde(default)]
     pub namespace: String,
+    /// Only the pods scheduled on this node.
+    #[serde(default)]
+    pub node: Option<String>,
     /// Only the pods of this service (its Service's selector, else the workload of that name,
     /// else label app / app.kubernetes.io/name, or name prefix).
     #[serde(default)]
@@ -46,8 +50,12 @@ pub struct ServiceHealthArgs {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[schemars(crate = "rmcp::schemars")]
 pub struct EventsArgs {
-    /// Namespace of the events.
+    /// Namespace of the events (may be left out with `node`: then every namespace).
+    #[serde(default)]
     pub namespace: String,
+    /// Events about this node and about the pods scheduled on it (evictions, kills).
+    #[serde(default)]
+    pub node: Option<String>,
     /// Only events about this object and its `<object>-…` children (e.g. a service's pods).
     #[serde(default, alias = "service")]
     pub object: Option<String>,

@@ -87,6 +87,12 @@ pub fn node_state(node: &Node) -> NodeState {
         kubelet_version: status
             .and_then(|s| s.node_info.as_ref())
             .map(|i| i.kubelet_version.clone()),
+        addresses: status
+            .and_then(|s| s.addresses.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .map(|a| a.address.clone())
+            .collect(),
         pods: Vec::new(),
     }
 }

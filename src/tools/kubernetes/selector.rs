@@ -57,6 +57,11 @@ pub fn involved_object(kind: Option<&str>, name: &str) -> String {
     }
 }
 
+/// The pods scheduled on a node: `spec.nodeName=…`.
+pub fn on_node(node: &str) -> String {
+    format!("spec.nodeName={node}")
+}
+
 /// One object by name: `metadata.name=…`.
 pub fn named(name: &str) -> String {
     format!("metadata.name={name}")

@@ -406,6 +406,13 @@ impl KubeBackend for KubeApi {
     fn list_pods(&self, namespace: &str, query: &ListQuery) -> KubeFuture<'_, Vec<Pod>> {
         let (ns, query) = (namespace.to_owned(), query.clone());
         boxed(async move {
+            if ns.is_empty() {
+                // Every namespace: only when no allow-list narrows what the agent may read.
+                self.allowed(&ns)?;
+                return self
+                    .list::<Pod>(Api::all(self.client.clone()), None, &query)
+                    .await;
+            }
             self.list::<Pod>(self.namespaced(&ns), Some(&ns), &query)
                 .await
         })
@@ -422,6 +429,12 @@ impl KubeBackend for KubeApi {
     fn list_events(&self, namespace: &str, query: &ListQuery) -> KubeFuture<'_, Vec<Event>> {
         let (ns, query) = (namespace.to_owned(), query.clone());
         boxed(async move {
+            if ns.is_empty() {
+                self.allowed(&ns)?;
+                return self
+                    .list::<Event>(Api::all(self.client.clone()), None, &query)
+                    .await;
+            }
             self.list::<Event>(self.namespaced(&ns), Some(&ns), &query)
                 .await
         })
