@@ -760,8 +760,26 @@ async fn a_nodes_pods_and_events_across_namespaces() {
     objects.sort();
     assert_eq!(objects, vec!["Pod/coredns-1", "Pod/db-0", "Pod/debug"]);
     assert_eq!(
-        no_data(both.same("get_pod_status", json!({"name": "cart"})).await),
+        no_data(both.same("get_pod_status", json!({})).await),
         "no namespace given (name the pods' namespace, or a node)"
+    );
+    // No namespace but an app: its labelled pods in every namespace.
+    let Observation::Pods { pods } = observation(
+        both.same("get_pod_status", json!({"service": "cart"}))
+            .await,
+    ) else {
+        panic!("pods expected");
+    };
+    assert!(
+        !pods.is_empty() && pods.iter().all(|p| p.namespace == "shop"),
+        "{pods:?}"
+    );
+    assert_eq!(
+        no_data(
+            both.same("get_pod_status", json!({"name": "nothing"}))
+                .await
+        ),
+        "no namespace given, and no pods labelled app=nothing in any namespace"
     );
     // An allow-list of namespaces refuses a read of every namespace.
     let narrow = KubernetesSettings {

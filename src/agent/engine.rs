@@ -153,12 +153,56 @@ impl Engine {
         }
     }
 
+    /// Collect for `target`, then once more for what the evidence says the target is (a pod's
+    /// owner, an app's namespace, a node's name): the calls whose arguments change are made
+    /// again and their answers replace the first ones.
+    pub async fn collect_for_target(
+        &self,
+        agent: &AgentSpec,
+        alert: &Alert,
+        first: Target,
+    ) -> (Target, Evidence) {
+        let mut evidence = self.collect(agent, alert, &first).await;
+        let refined = target::refine::refine(&first, alert, &evidence);
+        if same_object(&refined, &first) {
+            return (refined, evidence);
+        }
+        let timeout = self.config.config.pipeline.tool_timeout();
+        let before = self.planned_calls(agent, alert, &first);
+        let after = self.planned_calls(agent, alert, &refined);
+        let call_of = |p: &Result<ToolCall, Box<ToolOutput>>| match p {
+            Ok(c) => c.clone(),
+            Err(o) => o.call.clone(),
+        };
+        let again: Vec<(usize, Result<ToolCall, Box<ToolOutput>>)> = after
+            .into_iter()
+            .enumerate()
+            .filter(|(i, p)| before.get(*i).map(call_of) != Some(call_of(p)))
+            .collect();
+        let outputs = join_all(again.into_iter().map(|(i, p)| async move {
+            let out = match p {
+                Ok(call) => self.toolbox.call(call, timeout).await,
+                Err(skipped) => *skipped,
+            };
+            (i, out)
+        }))
+        .await;
+        for (i, out) in outputs {
+            if let Some(slot) = evidence.outputs.get_mut(i) {
+                *slot = out;
+            }
+        }
+        let target = target::refine::refine(&refined, alert, &evidence);
+        (target, evidence)
+    }
+
     /// The whole run for one alert. `received` is when the alert reached us.
     pub async fn analyze(&self, alert: &Alert, received: Instant) -> Analysis {
         let route = self.router.route(alert);
         let agent = self.agent(&route.agent);
-        let target = target::resolve(alert);
-        let evidence = self.collect(agent, alert, &target).await;
+        let (target, evidence) = self
+            .collect_for_target(agent, alert, target::resolve(alert))
+            .await;
         let template = self
             .config
             .prompts
@@ -177,6 +221,7 @@ impl Engine {
             agent,
             prompt: &prompt,
             evidence: &evidence,
+            target: &target,
         };
         // The reasoner gets what is left of the run deadline, minus a margin for the fallback,
         // so a slow model ends in the offline analysis rather than in no analysis at all.
@@ -231,6 +276,11 @@ impl Engine {
     pub fn run_deadline(&self) -> Duration {
         self.config.config.pipeline.run_deadline()
     }
+}
+
+/// Whether two targets are the same object (how they were found aside).
+fn same_object(a: &Target, b: &Target) -> bool {
+    (a.kind, &a.name, &a.namespace, &a.workload) == (b.kind, &b.name, &b.namespace, &b.workload)
 }
 
 /// Used only if even the offline analyzer fails: says so, and keeps the alert visible.

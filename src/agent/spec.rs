@@ -27,6 +27,11 @@ pub struct AgentSpec {
     /// Calls made up front, in parallel, before reasoning.
     #[serde(default)]
     pub collect: Vec<CollectCall>,
+    /// The kinds of findings this agent cares about most (`termination`, `scheduling`, `dns`…):
+    /// the offline analyzer weighs causes resting on them a little higher. Causes on other
+    /// findings still count: the evidence, not the route, decides.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<crate::findings::FindingKind>,
 }
 
 /// What the router scores. Every match adds its weight; see `router` for the rules.
@@ -127,20 +132,49 @@ fn render_str(template: &str, ctx: &Fill<'_>) -> Result<String, MissingField> {
             out.push_str(&rest[start..]);
             return Ok(out);
         };
-        let spec = &after[..end];
-        let (field, fallback) = match spec.split_once('|') {
-            Some((f, d)) => (f, Some(d)),
-            None => (spec, None),
-        };
-        match (lookup(field, ctx), fallback) {
-            (Ok(v), _) => out.push_str(&v),
-            (Err(_), Some(d)) => out.push_str(d),
-            (Err(e), None) => return Err(e),
-        }
+        out.push_str(&fill_one(&after[..end], ctx)?);
         rest = &after[end + 1..];
     }
     out.push_str(rest);
     Ok(out)
+}
+
+/// One `{…}`: `field`, or `field|other|…|fallback`: the first field the alert fills; the last
+/// part is a literal unless it names a field (`{target.service|service|}` is the target's
+/// Service, else the alert's service, else empty).
+fn fill_one(spec: &str, ctx: &Fill<'_>) -> Result<String, MissingField> {
+    let parts: Vec<&str> = spec.split('|').collect();
+    let Some((last, fields)) = parts.split_last() else {
+        return lookup(spec, ctx);
+    };
+    for f in fields {
+        if let Ok(v) = lookup(f, ctx) {
+            return Ok(v);
+        }
+    }
+    if fields.is_empty() || is_field(last) {
+        lookup(last, ctx)
+    } else {
+        Ok((*last).to_string())
+    }
+}
+
+/// Whether `name` is a placeholder field rather than a literal fallback.
+fn is_field(name: &str) -> bool {
+    name.starts_with("target.")
+        || name.starts_with("label.")
+        || matches!(
+            name,
+            "service"
+                | "namespace"
+                | "host"
+                | "severity"
+                | "title"
+                | "channel"
+                | "ts"
+                | "fired_at"
+                | "window_start"
+        )
 }
 
 /// How far before the alert's time `{window_start}` lies.
@@ -150,13 +184,19 @@ pub const WINDOW_BEFORE_MINUTES: i64 = 30;
 /// applies to, so a call can name every selector and the ones that do not apply drop out:
 /// `{target.pod}` (a pod), `{target.kind}` + `{target.name}` (the workload: the target itself,
 /// or the one a pod's name points to; `kind` is empty when the shape is ambiguous),
-/// `{target.app}` (an application or Service name), `{target.node}`, `{target.host}`,
-/// `{target.namespace}` (else the alert's namespace).
+/// `{target.app}` (an application or Service name), `{target.service}` (the Service to look
+/// at: the app's or Service's name, else the workload's, which a Service usually shares),
+/// `{target.object}` (what events and logs are about: the workload, else the target's own
+/// name), `{target.container}`, `{target.node}`, `{target.host}`, `{target.namespace}` (else the alert's namespace).
 fn target_field(field: &str, t: &Target, alert: &Alert) -> Option<String> {
     let workload = t.workload().map(|(k, n)| (k, n.to_string()));
     let name = (!t.name.is_empty()).then(|| t.name.clone());
     match field {
-        "namespace" => t.namespace.clone().or_else(|| alert.namespace.clone()),
+        // A node, host or URL is in no namespace: the alert's (the exporter's) is not theirs.
+        "namespace" => match t.kind {
+            TargetKind::Node | TargetKind::Host | TargetKind::Url => None,
+            _ => t.namespace.clone().or_else(|| alert.namespace.clone()),
+        },
         "pod" => (t.kind == TargetKind::Pod).then_some(name).flatten(),
         "kind" => workload
             .filter(|_| {
@@ -170,9 +210,18 @@ fn target_field(field: &str, t: &Target, alert: &Alert) -> Option<String> {
         "app" => matches!(t.kind, TargetKind::App | TargetKind::Service)
             .then_some(name)
             .flatten(),
+        "service" => match t.kind {
+            TargetKind::App | TargetKind::Service => name,
+            _ => workload.map(|(_, n)| n),
+        },
+        "object" => workload.map(|(_, n)| n).or(name),
         "node" => (t.kind == TargetKind::Node).then_some(name).flatten(),
+        "container" => t.container.clone(),
         "host" => match t.kind {
-            TargetKind::Host | TargetKind::Url => name,
+            TargetKind::Host => name,
+            TargetKind::Url => url::Url::parse(&t.name)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string)),
             _ => alert.host.clone(),
         },
         _ => None,
@@ -257,6 +306,71 @@ mod tests {
             .unwrap();
         assert_eq!(args["since"], "2026-11-24T10:10:00+00:00");
         assert_eq!(args["at"], "2026-11-24T10:40:00+00:00");
+    }
+
+    #[test]
+    fn an_agent_names_the_findings_it_cares_about() {
+        let spec: AgentSpec = serde_yaml::from_str(
+            "name: k\ndescription: d\nprompt: p.md\nfindings: [termination, scheduling, dns]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            spec.findings,
+            [
+                crate::findings::FindingKind::Termination,
+                crate::findings::FindingKind::Scheduling,
+                crate::findings::FindingKind::Dns
+            ]
+        );
+        let bad = serde_yaml::from_str::<AgentSpec>(
+            "name: k\ndescription: d\nprompt: p.md\nfindings: [terminations]\n",
+        );
+        assert!(bad.is_err(), "an unknown finding kind is refused");
+    }
+
+    #[test]
+    fn target_placeholders_follow_the_kind() {
+        let mut alert = text_alert("pods restarting");
+        alert
+            .labels
+            .insert("pod".into(), "api-7f5b9c4d8-zk5pm".into());
+        alert.labels.insert("namespace".into(), "cx".into());
+        let target = crate::target::resolve(&alert);
+        let call: CollectCall = serde_yaml::from_str(
+            "tool: get_events\nargs: {namespace: '{target.namespace}', object: '{target.object|}', service: '{target.service|}', node: '{target.node|}'}",
+        )
+        .unwrap();
+        let args = call.render(&alert, &target).unwrap();
+        assert_eq!(args["object"], "api", "a pod's events are its workload's");
+        assert_eq!(args["service"], "api");
+        assert!(!args.contains_key("node"));
+    }
+
+    #[test]
+    fn fallbacks_may_be_other_fields() {
+        let mut alert = text_alert("something odd happened");
+        alert.service = Some("cart".into());
+        let target = crate::target::resolve(&alert);
+        let call: CollectCall = serde_yaml::from_str(
+            "tool: q\nargs: {a: '{target.node|service|}', b: '{target.node|host|x}', c: '{namespace|default}', d: '{target.node|host}'}",
+        )
+        .unwrap();
+        assert_eq!(
+            call.render(&alert, &target),
+            Err(MissingField("host".into())),
+            "a last part that is a field is required"
+        );
+        let call: CollectCall = serde_yaml::from_str(
+            "tool: q\nargs: {a: '{target.node|service|}', b: '{target.node|host|x}', c: '{namespace|default}'}",
+        )
+        .unwrap();
+        let args = call.render(&alert, &target).unwrap();
+        assert_eq!(args["a"], "cart");
+        assert_eq!(args["b"], "x");
+        assert_eq!(
+            args["c"], "default",
+            "an old literal fallback keeps its meaning"
+        );
     }
 
     #[test]

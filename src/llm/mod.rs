@@ -14,6 +14,7 @@ use crate::alert::Alert;
 use crate::evidence::Evidence;
 use crate::rca::Rca;
 use crate::router::Route;
+use crate::target::Target;
 
 /// Everything a reasoner may look at for one alert.
 #[derive(Debug, Clone, Copy)]
@@ -25,6 +26,8 @@ pub struct ReasonInput<'a> {
     /// not want it).
     pub prompt: &'a str,
     pub evidence: &'a Evidence,
+    /// The object the alert is about, as resolved and refined on the evidence.
+    pub target: &'a Target,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -416,7 +416,28 @@ pub fn resolve(alert: &Alert) -> Target {
         why.push(format!("named in the text: \"{phrase}\""));
         return done(kind, name, why, false);
     }
-    // 7. The alert's service or the subject of a question, as a guess.
+    // 7. A scrape target's address (an exporter's `instance`): the evidence names what runs
+    //    there (a client's log prints its `name.namespace.svc`).
+    if !exporter
+        && label(alert, &["job"]).is_some()
+        && let Some(ip) = label(alert, &["instance"])
+            .map(|(_, v)| v)
+            .into_iter()
+            .chain(
+                alert
+                    .target_hints
+                    .iter()
+                    .filter(|h| h.origin == HintOrigin::TitleValue)
+                    .map(|h| h.value.as_str()),
+            )
+            .find_map(rules::ip_of)
+    {
+        why.push(format!(
+            "the scrape target's address {ip} (its instance) is what the alert is about"
+        ));
+        return done(TargetKind::Host, ip.to_string(), why, false);
+    }
+    // 8. The alert's service or the subject of a question, as a guess.
     let guess = alert
         .service
         .as_deref()

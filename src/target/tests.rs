@@ -335,3 +335,24 @@ fn the_subject_of_a_question_is_a_guess() {
         ("", Some("etl-7"))
     );
 }
+
+#[test]
+fn an_exporters_instance_is_the_address_to_look_up() {
+    let a = am_title(
+        "PostgresqlTooManyConnections (10.42.3.88:9187 pg-orders-metrics monitoring/kube-prometheus-stack-prometheus warning)",
+        &[
+            ("alertname", "PostgresqlTooManyConnections"),
+            ("job", "pg-orders-metrics"),
+        ],
+        &["10.42.3.88:9187", "pg-orders-metrics"],
+    );
+    let t = resolve(&a);
+    assert_eq!((t.kind, t.name.as_str()), (TargetKind::Host, "10.42.3.88"));
+    // kube-state-metrics' own address is never the target.
+    let a = am_title(
+        "x (10.42.0.37:8080 kube-state-metrics)",
+        &[("job", "kube-state-metrics")],
+        &["10.42.0.37:8080"],
+    );
+    assert_ne!(resolve(&a).kind, TargetKind::Host);
+}

@@ -58,7 +58,10 @@ pub async fn pod_status(backend: &dyn KubeBackend, args: &PodStatusArgs) -> Call
         };
     }
     if ns.is_empty() {
-        return wire::no_data("no namespace given (name the pods' namespace, or a node)");
+        return match given_name(args) {
+            Some(app) => pods_by_app_label(backend, app).await,
+            None => wire::no_data("no namespace given (name the pods' namespace, or a node)"),
+        };
     }
     let target = match Target::from_args(&args.pod, &args.kind, &args.name, &args.service) {
         Ok(t) => t,
@@ -191,6 +194,39 @@ async fn objects_of_workload(
         objects.push((Some("Pod".to_owned()), pod_name(pod).to_owned()));
     }
     Ok(objects)
+}
+
+/// The app a call names by `service` or `name` (not a pod).
+fn given_name(args: &PodStatusArgs) -> Option<&str> {
+    [&args.service, &args.name]
+        .into_iter()
+        .filter_map(|v| v.as_deref().map(str::trim))
+        .find(|v| !v.is_empty())
+}
+
+/// No namespace given: the pods labelled with the app's name (`app`, `app.kubernetes.io/name`,
+/// `k8s-app`) in every namespace, as `kubectl get pods -A -l app=…` finds them.
+async fn pods_by_app_label(backend: &dyn KubeBackend, app: &str) -> CallToolResult {
+    for key in ["app", "app.kubernetes.io/name", "k8s-app"] {
+        match backend
+            .list_pods("", &ListQuery::labels(format!("{key}={app}")))
+            .await
+        {
+            Ok(Some(pods)) if !pods.is_empty() => {
+                return wire::data(&Observation::Pods {
+                    pods: pods
+                        .iter()
+                        .map(|p| pod_state(p, p.metadata.namespace.as_deref().unwrap_or_default()))
+                        .collect(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) => return answer_error(&e),
+        }
+    }
+    wire::no_data(format!(
+        "no namespace given, and no pods labelled app={app} in any namespace"
+    ))
 }
 
 /// ` in <ns>`, or nothing for every namespace.
