@@ -21,6 +21,7 @@ pub mod evidence;
 pub mod llm;
 pub mod pipeline;
 pub mod rca;
+pub mod redact;
 pub mod router;
 pub mod scenario;
 pub mod slack;
