@@ -253,6 +253,31 @@ pub fn redact_json(value: &mut serde_json::Value) {
     }
 }
 
+/// A Slack message body with every `text` (and `fallback`) string redacted, wherever it sits
+/// (top level, blocks, fields, attachments); ids, timestamps and button values untouched.
+pub fn redact_text_fields(body: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map.iter_mut() {
+                    match child {
+                        Value::String(s) if k == "text" || k == "fallback" || k == "pretext" => {
+                            redact_in_place(s)
+                        }
+                        _ => walk(child),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut out = body.clone();
+    walk(&mut out);
+    out
+}
+
 /// Redact every text of an RCA (what Slack and the logs may show).
 pub fn redact_rca(rca: &mut Rca) {
     redact_in_place(&mut rca.summary);
@@ -308,6 +333,18 @@ mod tests {
             redact("postgres://app:pw@db:5432/x"),
             "postgres://app:[REDACTED:password]@db:5432/x"
         );
+    }
+
+    #[test]
+    fn slack_bodies_keep_their_ids() {
+        let body = serde_json::json!({"channel": "C1", "thread_ts": "1.2", "text": "key AKIAIOSFODNN7EXAMPLE",
+            "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "token=abcdef123456"}},
+                       {"type": "actions", "elements": [{"action_id": "rca_rerun", "value": "{\"fp\":\"abc\"}"}]}]});
+        let out = redact_text_fields(&body);
+        assert_eq!(out["text"], "key [REDACTED:aws-access-key]");
+        assert_eq!(out["blocks"][0]["text"]["text"], "token=[REDACTED:secret]");
+        assert_eq!(out["blocks"][1], body["blocks"][1]);
+        assert_eq!(out["channel"], "C1");
     }
 
     #[test]

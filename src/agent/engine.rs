@@ -77,6 +77,11 @@ impl Engine {
         }
     }
 
+    /// The reasoner's name (`offline`, `llm:<model>`).
+    pub fn reasoner_name(&self) -> String {
+        self.reasoner.name()
+    }
+
     pub fn config(&self) -> &LoadedConfig {
         &self.config
     }

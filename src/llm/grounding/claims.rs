@@ -65,7 +65,7 @@ static ISO_TIME: LazyLock<Regex> = LazyLock::new(|| {
 static TIME_OF_DAY: LazyLock<Regex> =
     LazyLock::new(|| re(r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s?UTC|Z)?\b"));
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(\d+(?:\.\d+)?)(\s?(?:%|ms|µs|us|ns|seconds?|secs?|s|minutes?|mins?|m|hours?|h|days?|d|mib|gib|kib|mi|gi|ki|mb|gb|kb|tb|bytes|b|millicores|cores?|rps|req/s|qps|x|×|connections|conns|restarts|replicas|pods)\b|%)?")
+    re(r"(?i)(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(\s?(?:%|ms|µs|us|ns|seconds?|secs?|s|minutes?|mins?|m|hours?|h|days?|d|mib|gib|kib|mi|gi|ki|mb|gb|kb|tb|bytes|b|millicores|cores?|rps|req/s|qps|x|×|connections|conns|restarts|replicas|pods)\b|%)?")
 });
 static HOST: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?i)\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\.[a-z]{2,})\b"));
@@ -208,7 +208,7 @@ pub fn numbers(text: &str) -> Vec<Claim> {
         if matches!(unit.as_str(), "x" | "×") {
             continue; // a derived ratio
         }
-        let Ok(value) = num.as_str().parse::<f64>() else {
+        let Ok(value) = num.as_str().replace(',', "").parse::<f64>() else {
             continue;
         };
         let decimals = num
@@ -362,9 +362,13 @@ mod tests {
     #[test]
     fn numbers_with_units_skip_counts_names_and_times() {
         let c = numbers(
-            "p99 rose to 4500 ms (error ratio 0.12, 98%) on 3 replicas of cart-7f9c at 14:02, v1.2.3, 3x more, 2026",
+            "p99 rose to 4500 ms (error ratio 0.12, 98%) on 3 replicas of cart-7f9c at 14:02, v1.2.3, 3x more, 2026, then 1,954 ms",
         );
-        assert_eq!(labels(&c), ["value `4500 ms`", "value `0.12`", "value `98%`"]);
+        assert_eq!(
+            labels(&c),
+            ["value `4500 ms`", "value `0.12`", "value `98%`", "value `1,954 ms`"]
+        );
+        assert!(matches!(c[3], Claim::Number { value, .. } if value == 1954.0));
     }
 
     #[test]

@@ -376,10 +376,11 @@ impl LlmReasoner {
         let mut steps = 0u32;
         loop {
             let tools_on = !defs.is_empty() && self.tools_supported.load(Ordering::Relaxed);
-            let answer_now = steps + 1 >= s.max_steps
+            let answer_now = steps + 1 >= s.max_steps + u32::from(repaired)
                 || usage.tool_calls >= s.max_tool_calls
                 || usage.total_tokens() * 5 >= s.max_total_tokens * 4;
-            if steps >= s.max_steps + 1 {
+            // The one repair request comes on top of the budget.
+            if steps >= s.max_steps + u32::from(repaired) {
                 return Err(LlmFailure::BudgetExhausted {
                     what: format!("{} requests", s.max_steps),
                 });
