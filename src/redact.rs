@@ -109,8 +109,8 @@ static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
         r"access[_-]?key(?:[_-]?id)?|private[_-]?key(?:[_-]?id)?|account[_-]?key|",
         r"shared[_-]?access[_-]?key|client[_-]?secret|credentials?|session[_-]?(?:id|key)|",
         r"cookie|\bsig))\b",
-        r#"(?P<sep>\\?["']?\s*[:=]\s*)"#,
-        r#"(?:(?P<q>\\?")(?P<dq>[^"\\\n]{1,512})\\?"|'(?P<sq>[^'\n]{1,512})'|(?P<bare>[^\s"'\\,;&<>)\]}]{1,1024}))"#,
+        r#"(?P<sep>\\*["']?\s*[:=]\s*)"#,
+        r#"(?:(?P<q>\\*")(?P<dq>[^"\\\n]{1,512})\\*"|'(?P<sq>[^'\n]{1,512})'|(?P<bare>[^\s"'\\,;&<>)\]}]{1,1024}))"#,
     ))
     .unwrap_or_else(|e| panic!("redaction pattern key-value: {e}"))
 });

@@ -110,6 +110,9 @@ async fn two_tool_calls_then_an_answer_the_reply_shows() {
     assert_eq!(first.body["model"], MODEL);
     assert_eq!(first.roles(), ["system", "user"]);
     let texts = first.message_texts();
+    eprintln!("SIZES raw {} system {} user {} tools {}", first.raw.len(), texts[0].len(), texts[1].len(), first.body["tools"].to_string().len());
+    eprintln!("USER {}", texts[1]);
+    eprintln!("TOOLS {}", first.body["tools"]);
     assert!(texts[0].contains("untrusted data"), "{}", texts[0]);
     assert!(texts[1].contains("<<<DATA alert>>>") && texts[1].contains("<<<DATA evidence>>>"));
     assert!(texts[1].contains("<<<DATA offline-analysis>>>"), "the second opinion goes in");

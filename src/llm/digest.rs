@@ -4,14 +4,17 @@
 //! near-identical lines), and a model pays for every token. A digest keeps what an analysis
 //! cites and drops the bulk:
 //!
-//! - metric series: point count, time span, first / min / max (and when) / last, and a few
-//!   evenly spaced points with the peak among them;
+//! - metric series: point count, first / min / max (and when) / last, the largest step between
+//!   two points (where a change began), and a few evenly spaced points with the peak and the
+//!   step among them; times are `HH:MM` on the day of the observation's `from` when the series
+//!   span one day, labels that repeat the call's arguments are left out;
 //! - logs: identical lines (digits aside) grouped, with their count, first and last time;
-//! - spans: grouped by service, operation, peer and status, with count, errors, p50 and max;
+//! - spans: grouped by service, operation, peer and status, with count, p50 and max;
 //! - events: grouped by reason, object and message, warnings first;
 //! - everything else: the observation's JSON without nulls and empty fields.
 //!
-//! [`evidence_digest`] fits the whole into a budget: each line gets a fair share (short lines
+//! Values are written in flow style ([`flow`]): JSON without the quotes that words, numbers,
+//! names and times do not need. [`evidence_digest`] fits the whole into a budget: each line gets a fair share (short lines
 //! keep all of theirs, long ones share the rest), a long line first shows fewer items, and only
 //! then is cut with a `…(cut)` mark. Numbers keep four significant digits; times are RFC 3339.
 //! The grounding check ([`super::grounding`]) reads the full evidence, not the digest.
@@ -26,7 +29,7 @@ use crate::evidence::{
 };
 
 /// Default bytes of evidence in the LLM's first message.
-pub const DEFAULT_EVIDENCE_BYTES: usize = 4 * 1024;
+pub const DEFAULT_EVIDENCE_BYTES: usize = 3 * 1024;
 
 /// Items per list, from generous to terse, tried in turn until a line fits its share.
 const LIMITS: [usize; 5] = [12, 8, 5, 3, 1];
@@ -103,12 +106,63 @@ fn clip(text: &str) -> String {
     }
 }
 
+/// A JSON value in flow style: like JSON, without the quotes that plain words, numbers, names
+/// and times do not need (`{kind: metrics, n: 13, at: 02:35, body: "GET /x failed: …"}`).
+pub fn flow(value: &Value) -> String {
+    let mut out = String::new();
+    write_flow(value, &mut out);
+    out
+}
+
+fn bare(s: &str) -> bool {
+    !s.is_empty()
+        && !matches!(s, "null" | "true" | "false")
+        && s.chars().next().is_some_and(|c| c.is_alphanumeric() || "/.~".contains(c))
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || "_./@+:-~*#%&=".contains(c))
+}
+
+fn write_flow(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) if bare(s) => out.push_str(s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_flow(v, out);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push_str(": ");
+                write_flow(v, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
 /// One tool call as a line: `- tool {args} → data: {…}`.
 pub fn output_line(output: &ToolOutput, limit: usize) -> String {
-    let args = Value::Object(output.call.args.clone()).to_string();
+    let args = flow(&Value::Object(output.call.args.clone()));
     let body = match &output.outcome {
         ToolOutcome::Data { observation } => {
-            format!("data: {}", observation_digest(observation, limit))
+            let known: Vec<&str> = output
+                .call
+                .args
+                .values()
+                .filter_map(serde_json::Value::as_str)
+                .collect();
+            format!("data: {}", observation_digest(observation, limit, &known))
         }
         ToolOutcome::NoData { reason } => format!("no data: {}", clip(reason)),
         ToolOutcome::Failed { error } => format!("failed: {}", clip(error)),
@@ -122,15 +176,12 @@ pub fn output_line(output: &ToolOutput, limit: usize) -> String {
     format!("- {} {args} → {body}{note}", output.call.tool)
 }
 
-/// An observation in compact JSON, lists cut to `limit` items.
-pub fn observation_digest(observation: &Observation, limit: usize) -> String {
+/// An observation in compact JSON, lists cut to `limit` items; `known` are the values the call
+/// asked with (labels that repeat them are left out).
+pub fn observation_digest(observation: &Observation, limit: usize, known: &[&str]) -> String {
     let value = match observation {
-        Observation::Metrics { series } => json!({
-            "kind": "metrics",
-            "series": series.iter().take(limit.max(4)).map(|s| metric(s, limit)).collect::<Vec<_>>(),
-            "more_series": series.len().saturating_sub(limit.max(4)),
-        }),
-        Observation::Logs { records } => json!({"kind": "logs", "groups": log_groups(records, limit), "records": records.len()}),
+        Observation::Metrics { series } => metrics(series, limit, known),
+        Observation::Logs { records } => json!({"kind": "logs", "groups": log_groups(records, limit, known), "records": records.len()}),
         Observation::PodLogs {
             pod,
             records,
@@ -138,10 +189,10 @@ pub fn observation_digest(observation: &Observation, limit: usize) -> String {
             previous,
         } => json!({
             "kind": "pod_logs", "pod": pod, "container": container, "previous": previous,
-            "groups": log_groups(records, limit), "records": records.len(),
+            "groups": log_groups(records, limit, known), "records": records.len(),
         }),
         Observation::Traces { spans } => {
-            json!({"kind": "traces", "groups": span_groups(spans, limit), "spans": spans.len()})
+            json!({"kind": "traces", "groups": span_groups(spans, limit, known), "spans": spans.len()})
         }
         Observation::Events { events } => {
             json!({"kind": "events", "groups": event_groups(events, limit), "events": events.len()})
@@ -155,7 +206,7 @@ pub fn observation_digest(observation: &Observation, limit: usize) -> String {
     };
     let mut value = value;
     prune(&mut value);
-    value.to_string()
+    flow(&value)
 }
 
 fn t(ts: &DateTime<Utc>) -> String {
@@ -186,12 +237,59 @@ pub fn num(v: f64) -> Value {
     json!(rounded)
 }
 
-fn metric(s: &MetricSeries, limit: usize) -> Value {
+/// How times inside a metrics observation are written: `HH:MM` (`HH:MM:SS`) when every point
+/// is on the day of the observation's `from`, else RFC 3339.
+struct Clock {
+    same_day: bool,
+}
+
+impl Clock {
+    fn of(series: &[MetricSeries]) -> (Clock, Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        let times = series.iter().flat_map(|s| s.points.iter().map(|p| p.timestamp));
+        let from = times.clone().min();
+        let to = times.max();
+        let same_day = match (from, to) {
+            (Some(a), Some(b)) => a.date_naive() == b.date_naive(),
+            _ => true,
+        };
+        (Clock { same_day }, from, to)
+    }
+
+    fn at(&self, ts: &DateTime<Utc>) -> String {
+        if !self.same_day {
+            t(ts)
+        } else if ts.timestamp() % 60 == 0 {
+            ts.format("%H:%M").to_string()
+        } else {
+            ts.format("%H:%M:%S").to_string()
+        }
+    }
+}
+
+fn metrics(series: &[MetricSeries], limit: usize, known: &[&str]) -> Value {
+    let (clock, from, to) = Clock::of(series);
+    let shown = limit.max(4);
+    json!({
+        "kind": "metrics",
+        "from": from.as_ref().map(t),
+        "to": to.as_ref().map(t),
+        "series": series.iter().take(shown).map(|s| metric(s, limit, &clock, known)).collect::<Vec<_>>(),
+        "more_series": series.len().saturating_sub(shown),
+    })
+}
+
+fn metric(s: &MetricSeries, limit: usize, clock: &Clock, known: &[&str]) -> Value {
     let n = s.points.len();
     let mut out = Map::new();
     out.insert("metric".into(), json!(s.metric));
-    if !s.labels.is_empty() {
-        out.insert("labels".into(), json!(s.labels));
+    // Labels that only repeat what was asked (the service, the namespace) say nothing.
+    let labels: BTreeMap<&String, &String> = s
+        .labels
+        .iter()
+        .filter(|(_, v)| !known.contains(&v.as_str()))
+        .collect();
+    if !labels.is_empty() {
+        out.insert("labels".into(), json!(labels));
     }
     out.insert("n".into(), json!(n));
     let (Some(first), Some(last)) = (s.points.first(), s.points.last()) else {
@@ -203,22 +301,39 @@ fn metric(s: &MetricSeries, limit: usize) -> Value {
         .enumerate()
         .max_by(|a, b| a.1.value.total_cmp(&b.1.value))
         .map_or((0, first), |(i, p)| (i, p));
-    out.insert("from".into(), json!(t(&first.timestamp)));
-    out.insert("to".into(), json!(t(&last.timestamp)));
     out.insert("first".into(), num(first.value));
     out.insert("min".into(), num(s.min().unwrap_or(first.value)));
     out.insert("max".into(), num(max.value));
-    out.insert("max_at".into(), json!(t(&max.timestamp)));
+    out.insert("max_at".into(), json!(clock.at(&max.timestamp)));
     out.insert("last".into(), num(last.value));
-    let k = (limit / 2).max(2).min(n);
+    // The largest step between two points: where a change began.
+    let jump = s
+        .points
+        .windows(2)
+        .enumerate()
+        .max_by(|a, b| {
+            (a.1[1].value - a.1[0].value)
+                .abs()
+                .total_cmp(&(b.1[1].value - b.1[0].value).abs())
+        })
+        .filter(|(_, w)| w[1].value != w[0].value);
+    let mut idx: Vec<usize> = Vec::new();
+    if let Some((i, w)) = jump {
+        out.insert(
+            "jump".into(),
+            json!({"at": clock.at(&w[1].timestamp), "from": num(w[0].value), "to": num(w[1].value)}),
+        );
+        idx.extend([i, i + 1]);
+    }
+    let k = (limit / 3).max(2).min(n);
     if n > 2 && k > 2 {
-        let mut idx: Vec<usize> = (0..k).map(|i| i * (n - 1) / (k - 1)).collect();
+        idx.extend((0..k).map(|i| i * (n - 1) / (k - 1)));
         idx.push(imax);
         idx.sort_unstable();
         idx.dedup();
         let points: Vec<Value> = idx
             .iter()
-            .map(|&i| json!([t(&s.points[i].timestamp), num(s.points[i].value)]))
+            .map(|&i| json!([clock.at(&s.points[i].timestamp), num(s.points[i].value)]))
             .collect();
         out.insert("points".into(), Value::Array(points));
     }
@@ -250,7 +365,12 @@ struct Group<'a> {
     newest: &'a LogRecord,
 }
 
-fn log_groups(records: &[LogRecord], limit: usize) -> Vec<Value> {
+/// `value` unless the call asked with it (then it says nothing).
+fn unless_known<'a>(value: Option<&'a str>, known: &[&str]) -> Option<&'a str> {
+    value.filter(|v| !known.contains(v))
+}
+
+fn log_groups(records: &[LogRecord], limit: usize, known: &[&str]) -> Vec<Value> {
     let mut groups: BTreeMap<String, Group<'_>> = BTreeMap::new();
     for r in records {
         let key = format!(
@@ -293,7 +413,7 @@ fn log_groups(records: &[LogRecord], limit: usize) -> Vec<Value> {
             json!({
                 "n": g.count,
                 "sev": g.newest.severity,
-                "svc": g.newest.service,
+                "svc": unless_known(g.newest.service.as_deref(), known),
                 "pod": g.newest.pod,
                 "first": g.first.as_ref().map(t),
                 "last": g.last.as_ref().map(t),
@@ -303,7 +423,7 @@ fn log_groups(records: &[LogRecord], limit: usize) -> Vec<Value> {
         .collect()
 }
 
-fn span_groups(spans: &[SpanRecord], limit: usize) -> Vec<Value> {
+fn span_groups(spans: &[SpanRecord], limit: usize, known: &[&str]) -> Vec<Value> {
     type Key<'a> = (&'a str, &'a str, Option<&'a str>, Option<&'a str>, bool);
     let mut groups: BTreeMap<Key<'_>, Vec<&SpanRecord>> = BTreeMap::new();
     for s in spans {
@@ -330,10 +450,9 @@ fn span_groups(spans: &[SpanRecord], limit: usize) -> Vec<Value> {
             let max = d.last().copied().unwrap_or(0.0);
             let last = members.iter().filter_map(|s| s.timestamp).max();
             json!({
-                "svc": service, "op": clip(name), "peer": peer, "status": status, "error": error,
-                "n": members.len(), "p50_ms": num(p50), "max_ms": num(max),
-                "last": last.as_ref().map(t),
-                "trace": members.iter().find_map(|s| s.trace_id.clone()),
+                "svc": unless_known(Some(service), known), "op": clip(name), "peer": peer,
+                "status": status, "error": error, "n": members.len(), "p50_ms": num(p50),
+                "max_ms": num(max), "last": last.as_ref().map(t),
             })
         })
         .collect()
@@ -465,7 +584,7 @@ mod tests {
     #[test]
     fn identical_log_lines_are_grouped() {
         let line = output_line(&logs(200), 12);
-        assert!(line.contains(r#""n":200"#), "{line}");
+        assert!(line.contains("n: 200"), "{line}");
         assert!(line.len() < 600, "{} bytes: {line}", line.len());
     }
 
@@ -486,10 +605,14 @@ mod tests {
                 series: vec![series],
             },
             12,
+            &[],
         );
-        assert!(d.contains(r#""max":100"#), "{d}");
-        assert!(d.contains(&t(&at(77))), "the peak is kept: {d}");
-        assert!(d.contains(r#""n":120"#), "{d}");
+        assert!(d.contains("max: 100"), "{d}");
+        let peak = at(77).format("%H:%M:%S").to_string();
+        assert!(d.contains(&format!("[{peak}, 100]")), "the peak is kept: {d}");
+        assert!(d.contains(&format!("jump: {{at: {peak}, ")), "the largest step: {d}");
+        assert!(d.contains("n: 120"), "{d}");
+        assert!(d.contains(&format!("from: {}", t(&at(0)))), "{d}");
     }
 
     #[test]
@@ -513,6 +636,16 @@ mod tests {
         let d = evidence_digest(&evidence, 500);
         assert!(d.len() <= 500 + 2, "{} bytes", d.len());
         assert!(d.contains("get_events {} → no data: no events"), "{d}");
+    }
+
+    #[test]
+    fn flow_style_quotes_only_what_needs_it() {
+        let v = json!({"a": "user-service", "b": "GET /x failed: timeout", "c": [1, "2025-11-25T02:10:00Z"],
+                       "d": null, "e": "true", "f": "{x}"});
+        assert_eq!(
+            flow(&v),
+            r#"{a: user-service, b: "GET /x failed: timeout", c: [1, 2025-11-25T02:10:00Z], d: null, e: "true", f: "{x}"}"#
+        );
     }
 
     #[test]

@@ -468,3 +468,34 @@ pub async fn dead_url() -> String {
     drop(listener);
     format!("http://{addr}/v1")
 }
+
+/// The offline second opinion the request carries (`<<<DATA offline-analysis>>>`): its root
+/// cause, confidence and first hypothesis's evidence.
+pub fn offline_opinion(request: &Value) -> Option<(String, f64, Vec<String>)> {
+    let messages = request["messages"].as_array()?;
+    let block = messages.iter().find_map(|m| {
+        let text = m["content"].as_str()?;
+        let start = text.find("<<<DATA offline-analysis>>>\n")? + "<<<DATA offline-analysis>>>\n".len();
+        let end = text[start..].find("\n<<<END offline-analysis>>>")? + start;
+        Some(text[start..end].to_string())
+    })?;
+    let mut lines = block.lines();
+    let first = lines.next()?.strip_prefix("root cause (confidence ")?;
+    let (confidence, root) = first.split_once("): ")?;
+    let evidence = lines
+        .next()
+        .and_then(|l| l.split_once("; for: "))
+        .map(|(_, f)| f.split("; against: ").next().unwrap_or("").split("; ").map(str::to_string).collect())
+        .unwrap_or_default();
+    Some((root.to_string(), confidence.parse().unwrap_or(0.5), evidence))
+}
+
+/// A model that agrees with the offline analyzer: its answer restates the second opinion
+/// (for evals and benches over every scenario).
+pub fn echo_offline(request: &Value) -> Reply {
+    let Some((root, confidence, evidence)) = offline_opinion(request) else {
+        return text("no second opinion in the request");
+    };
+    let evidence: Vec<&str> = evidence.iter().map(String::as_str).collect();
+    text(&rca_json(&root, &root, &evidence, "", confidence))
+}

@@ -24,8 +24,8 @@ pub fn rca_schema() -> Value {
         "required": ["summary", "root_cause", "hypotheses", "timeline", "actions", "prevention",
                      "metrics", "missing_evidence", "confidence"],
         "properties": {
-            "summary": {"type": "string", "description": "One sentence a person reads first."},
-            "root_cause": {"type": "string", "description": "The specific technical cause, naming the component and citing the evidence."},
+            "summary": {"type": "string"},
+            "root_cause": {"type": "string", "description": "The specific cause, citing the evidence"},
             "hypotheses": {"type": "array", "items": {
                 "type": "object", "additionalProperties": false,
                 "required": ["cause", "evidence_for", "evidence_against", "likelihood"],
@@ -38,21 +38,21 @@ pub fn rca_schema() -> Value {
             "timeline": {"type": "array", "items": {
                 "type": "object", "additionalProperties": false, "required": ["at", "event"],
                 "properties": {
-                    "at": {"type": "string", "description": "RFC 3339 time from the evidence"},
+                    "at": {"type": "string", "description": "RFC 3339"},
                     "event": {"type": "string"}
                 }}},
             "actions": {"type": "array", "items": {
                 "type": "object", "additionalProperties": false, "required": ["title", "command"],
                 "properties": {
                     "title": {"type": "string"},
-                    "command": {"type": ["string", "null"], "description": "Exact shell command with the real names, or null"}
+                    "command": {"type": ["string", "null"], "description": "exact shell command"}
                 }}},
             "prevention": strings,
             "metrics": {"type": "array", "items": {
                 "type": "object", "additionalProperties": false, "required": ["name", "value"],
                 "properties": {"name": {"type": "string"}, "value": {"type": "string"}}}},
             "missing_evidence": strings,
-            "confidence": {"type": "number", "description": "0 to 1"}
+            "confidence": {"type": "number", "description": "0-1"}
         }
     })
 }
