@@ -35,10 +35,21 @@ fn reasoner(env: &[(String, String)], settings: LlmSettings) -> Arc<dyn Reasoner
 }
 
 async fn analyze_with(scenario: &str, reasoner: Arc<dyn Reasoner>, deadline_secs: u64) -> Analysis {
+    analyze_in(config(), scenario, reasoner, deadline_secs).await
+}
+
+fn config() -> LoadedConfig {
+    LoadedConfig::from_yaml_str(EMBEDDED_AGENTS_YAML, ConfigOrigin::Embedded, TOOL_NAMES)
+        .expect("config")
+}
+
+async fn analyze_in(
+    mut loaded: LoadedConfig,
+    scenario: &str,
+    reasoner: Arc<dyn Reasoner>,
+    deadline_secs: u64,
+) -> Analysis {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut loaded =
-        LoadedConfig::from_yaml_str(EMBEDDED_AGENTS_YAML, ConfigOrigin::Embedded, TOOL_NAMES)
-            .expect("config");
     loaded.config.pipeline.run_deadline_secs = deadline_secs;
     loaded.config.pipeline.tool_timeout_ms = 500;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -110,9 +121,6 @@ async fn two_tool_calls_then_an_answer_the_reply_shows() {
     assert_eq!(first.body["model"], MODEL);
     assert_eq!(first.roles(), ["system", "user"]);
     let texts = first.message_texts();
-    eprintln!("SIZES raw {} system {} user {} tools {}", first.raw.len(), texts[0].len(), texts[1].len(), first.body["tools"].to_string().len());
-    eprintln!("USER {}", texts[1]);
-    eprintln!("TOOLS {}", first.body["tools"]);
     assert!(texts[0].contains("untrusted data"), "{}", texts[0]);
     assert!(texts[1].contains("<<<DATA alert>>>") && texts[1].contains("<<<DATA evidence>>>"));
     assert!(texts[1].contains("<<<DATA offline-analysis>>>"), "the second opinion goes in");
@@ -384,4 +392,43 @@ async fn a_model_that_only_calls_tools_is_stopped_by_its_budget() {
     // The last step forbids tools and asks for the answer.
     assert_eq!(reqs[2].body["tool_choice"], "none");
     assert_eq!(reqs[1].body["tool_choice"], "auto");
+}
+
+#[tokio::test]
+async fn tools_that_write_are_never_offered_even_to_an_agent_that_lists_everything() {
+    let fake = FakeLlm::start(vec![text(&grounded_answer())]).await;
+    let mut cfg = config();
+    for agent in &mut cfg.config.agents {
+        agent.tools = vec!["*".into()];
+    }
+    let a = analyze_in(
+        cfg,
+        "db-pool-slow-query",
+        reasoner(&fake.env(), LlmSettings::default()),
+        30,
+    )
+    .await;
+    assert_eq!(a.rca.reasoner, format!("llm:{MODEL}"));
+    let tools = fake.requests()[0].tool_names();
+    assert!(tools.contains(&"check_tls_certificate".to_string()), "{tools:?}");
+    assert!(tools.contains(&"get_node_status".to_string()), "{tools:?}");
+    assert!(!tools.contains(&"post_thread_reply".to_string()), "{tools:?}");
+}
+
+#[tokio::test]
+async fn the_price_table_turns_tokens_into_money() {
+    let fake = FakeLlm::start(vec![text(&grounded_answer())]).await;
+    let mut settings = LlmSettings::default();
+    settings.prices.insert(
+        "test-*".into(),
+        sre_agent::llm::openai::Price {
+            input: 1.0,
+            output: 2.0,
+        },
+    );
+    let a = analyze_with("db-pool-slow-query", reasoner(&fake.env(), settings), 30).await;
+    let usage = a.rca.usage.clone().expect("usage");
+    let want = (usage.prompt_tokens as f64 + 2.0 * usage.completion_tokens as f64) / 1e6;
+    assert!((usage.cost_usd.expect("priced") - want).abs() < 1e-12);
+    assert!(footer(&a).contains(" · $"), "{}", footer(&a));
 }

@@ -1528,6 +1528,8 @@ async fn reasoner_trait_runs_the_analysis() {
             agent: &spec,
             prompt: "",
             evidence: &e,
+            tools: None,
+            deadline: None,
         })
         .await
         .expect("offline never fails");
