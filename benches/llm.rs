@@ -125,21 +125,28 @@ async fn main() {
     let mut totals = Vec::new();
     let mut fake_times = Vec::new();
     for _ in 0..RUNS {
-        let fake = FakeLlm::start(vec![
-            Reply::Delayed(
-                FAKE_DELAY,
-                Box::new(tool_calls(&[
-                    ("query_logs", json!({"service": "accounts", "severity": "ERROR"})),
-                    ("get_workload", json!({"namespace": "prod", "name": "accounts"})),
-                ])),
-            ),
-        ])
+        let fake = FakeLlm::start(vec![Reply::Delayed(
+            FAKE_DELAY,
+            Box::new(tool_calls(&[
+                (
+                    "query_logs",
+                    json!({"service": "accounts", "severity": "ERROR"}),
+                ),
+                (
+                    "get_workload",
+                    json!({"namespace": "prod", "name": "accounts"}),
+                ),
+            ])),
+        )])
         .await;
         fake.set_responder(|r| Reply::Delayed(FAKE_DELAY, Box::new(echo_offline(r))));
         let a = run(sc, reasoner(&fake)).await;
         let usage = a.rca.usage.clone().unwrap_or_default();
         let reqs = fake.requests();
-        let fake_ms: f64 = reqs.iter().map(|r| r.answered_in.as_secs_f64() * 1000.0).sum();
+        let fake_ms: f64 = reqs
+            .iter()
+            .map(|r| r.answered_in.as_secs_f64() * 1000.0)
+            .sum();
         let steps = reqs.len().max(1) as f64;
         overheads.push((usage.llm_ms as f64 - fake_ms) / steps);
         totals.push(usage.llm_ms as f64);

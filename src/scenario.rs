@@ -458,8 +458,14 @@ pub fn score(name: &str, expect: &Expectation, out: &ReplayOutput) -> EvalRow {
 fn summarise(rows: Vec<EvalRow>, thresholds: Thresholds, reasoner: &str) -> EvalReport {
     let is_llm = reasoner.starts_with("llm:");
     let llm = is_llm.then(|| EvalLlm {
-        model_answers: rows.iter().filter(|r| r.reasoner.starts_with("llm:")).count(),
-        fallbacks: rows.iter().filter(|r| !r.reasoner.starts_with("llm:")).count(),
+        model_answers: rows
+            .iter()
+            .filter(|r| r.reasoner.starts_with("llm:"))
+            .count(),
+        fallbacks: rows
+            .iter()
+            .filter(|r| !r.reasoner.starts_with("llm:"))
+            .count(),
         tokens: rows.iter().map(|r| r.tokens).sum(),
         tool_calls: rows.iter().map(|r| u64::from(r.tool_calls)).sum(),
         unsupported: rows.iter().map(|r| r.unsupported).sum(),
@@ -560,7 +566,9 @@ impl EvalReport {
                     } else {
                         String::new()
                     },
-                    r.cost_usd.map(|c| format!(" · ${c:.4}")).unwrap_or_default()
+                    r.cost_usd
+                        .map(|c| format!(" · ${c:.4}"))
+                        .unwrap_or_default()
                 ));
             }
         }

@@ -52,7 +52,10 @@ const ROOT: &str = "The checkout service returns 5xx: error ratio 0.12 for 10m o
 async fn the_thread_gets_the_models_rca_with_its_cost_in_the_footer() {
     let model = FakeLlm::start(vec![
         tool_calls(&[
-            ("query_logs", json!({"service": "checkout", "severity": "ERROR"})),
+            (
+                "query_logs",
+                json!({"service": "checkout", "severity": "ERROR"}),
+            ),
             ("get_events", json!({"namespace": "prod"})),
         ]),
         text(&rca_json(
@@ -92,7 +95,10 @@ async fn the_thread_gets_the_models_rca_with_its_cost_in_the_footer() {
     assert_eq!(model.requests().len(), 2);
 
     let metrics = bot.ops().metrics();
-    assert!(metrics.contains("sre_agent_llm_tool_calls_total 2"), "{metrics}");
+    assert!(
+        metrics.contains("sre_agent_llm_tool_calls_total 2"),
+        "{metrics}"
+    );
     assert!(
         metrics.contains("sre_agent_llm_runs_total{outcome=\"answered\"} 1"),
         "{metrics}"

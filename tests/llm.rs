@@ -76,7 +76,10 @@ fn grounded_answer() -> String {
     rca_json(
         "A slow query from the 02:32 UTC deploy exhausted the accounts pool.",
         GROUNDED,
-        &["slow queries rose after the rollout", "MongoWaitQueueTimeoutError in the logs"],
+        &[
+            "slow queries rose after the rollout",
+            "MongoWaitQueueTimeoutError in the logs",
+        ],
         "kubectl -n prod rollout undo deploy/accounts",
         0.8,
     )
@@ -95,8 +98,14 @@ fn footer(analysis: &Analysis) -> String {
 async fn two_tool_calls_then_an_answer_the_reply_shows() {
     let fake = FakeLlm::start(vec![
         tool_calls(&[
-            ("query_logs", json!({"service": "accounts", "severity": "ERROR"})),
-            ("get_workload", json!({"namespace": "prod", "name": "accounts", "kind": "Deployment"})),
+            (
+                "query_logs",
+                json!({"service": "accounts", "severity": "ERROR"}),
+            ),
+            (
+                "get_workload",
+                json!({"namespace": "prod", "name": "accounts", "kind": "Deployment"}),
+            ),
         ]),
         text(&grounded_answer()),
     ])
@@ -111,7 +120,10 @@ async fn two_tool_calls_then_an_answer_the_reply_shows() {
     assert!(usage.prompt_tokens > 0 && usage.completion_tokens > 0);
     // The footer: model, tool calls, tokens, time.
     let f = footer(&a);
-    assert!(f.contains(&format!("Reasoner: llm:{MODEL} · 2 tool calls · ")), "{f}");
+    assert!(
+        f.contains(&format!("Reasoner: llm:{MODEL} · 2 tool calls · ")),
+        "{f}"
+    );
     assert!(f.contains(" tokens · ") && f.contains(" s"), "{f}");
     assert!(a.text.contains(GROUNDED), "{}", a.text);
 
@@ -123,25 +135,46 @@ async fn two_tool_calls_then_an_answer_the_reply_shows() {
     let texts = first.message_texts();
     assert!(texts[0].contains("untrusted data"), "{}", texts[0]);
     assert!(texts[1].contains("<<<DATA alert>>>") && texts[1].contains("<<<DATA evidence>>>"));
-    assert!(texts[1].contains("<<<DATA offline-analysis>>>"), "the second opinion goes in");
-    assert!(!texts[1].contains("{\n") && !texts[1].contains("[\n"), "no pretty-printed JSON");
+    assert!(
+        texts[1].contains("<<<DATA offline-analysis>>>"),
+        "the second opinion goes in"
+    );
+    assert!(
+        !texts[1].contains("{\n") && !texts[1].contains("[\n"),
+        "no pretty-printed JSON"
+    );
     assert_eq!(first.body["response_format"]["type"], "json_schema");
     assert_eq!(first.body["response_format"]["json_schema"]["strict"], true);
     // Only the database agent's read-only tools are offered.
     let tools = first.tool_names();
     assert!(tools.contains(&"query_logs".to_string()), "{tools:?}");
-    assert!(!tools.contains(&"post_thread_reply".to_string()), "{tools:?}");
-    assert!(!tools.contains(&"check_tls_certificate".to_string()), "{tools:?}");
+    assert!(
+        !tools.contains(&"post_thread_reply".to_string()),
+        "{tools:?}"
+    );
+    assert!(
+        !tools.contains(&"check_tls_certificate".to_string()),
+        "{tools:?}"
+    );
     // The tool results went back, answering the model's call ids, fenced as data.
     let second = &reqs[1];
-    assert_eq!(second.roles(), ["system", "user", "assistant", "tool", "tool"]);
+    assert_eq!(
+        second.roles(),
+        ["system", "user", "assistant", "tool", "tool"]
+    );
     let msgs = second.body["messages"].as_array().expect("messages");
     assert_eq!(msgs[3]["tool_call_id"], "call_0_query_logs");
     assert_eq!(msgs[4]["tool_call_id"], "call_1_get_workload");
     let result = msgs[3]["content"].as_str().expect("content");
-    assert!(result.starts_with("<<<DATA tool-result query_logs>>>"), "{result}");
+    assert!(
+        result.starts_with("<<<DATA tool-result query_logs>>>"),
+        "{result}"
+    );
     assert!(result.contains("MongoWaitQueueTimeoutError"), "{result}");
-    assert_eq!(first.headers.get("authorization").map(String::as_str), Some(format!("Bearer {}", support::fake_llm::KEY).as_str()));
+    assert_eq!(
+        first.headers.get("authorization").map(String::as_str),
+        Some(format!("Bearer {}", support::fake_llm::KEY).as_str())
+    );
 }
 
 #[tokio::test]
@@ -157,7 +190,11 @@ async fn an_invalid_answer_is_repaired_once() {
     assert_eq!(reqs.len(), 2);
     let last = reqs[1].message_texts();
     assert_eq!(last[2], "The pool is exhausted, probably.");
-    assert!(last[3].starts_with("Your answer could not be used: not valid JSON"), "{}", last[3]);
+    assert!(
+        last[3].starts_with("Your answer could not be used: not valid JSON"),
+        "{}",
+        last[3]
+    );
 }
 
 #[tokio::test]
@@ -165,11 +202,17 @@ async fn invalid_json_twice_falls_back_to_offline() {
     let fake = FakeLlm::start(vec![text("{\"summary\": \"cut"), text("still { not json")]).await;
     let a = analyze("db-pool-slow-query", &fake).await;
     assert!(
-        a.rca.reasoner.starts_with("offline (LLM answered invalid JSON twice"),
+        a.rca
+            .reasoner
+            .starts_with("offline (LLM answered invalid JSON twice"),
         "{}",
         a.rca.reasoner
     );
-    assert!(a.rca.root_cause.contains("slow query"), "the offline RCA: {}", a.rca.root_cause);
+    assert!(
+        a.rca.root_cause.contains("slow query"),
+        "the offline RCA: {}",
+        a.rca.root_cause
+    );
     assert!(footer(&a).contains("Reasoner: offline (LLM answered invalid JSON twice"));
     assert_eq!(fake.requests().len(), 2);
 }
@@ -185,7 +228,8 @@ async fn a_model_that_never_answers_times_out_into_the_offline_rca() {
     .await;
     // The run deadline (2 s) minus the fallback's margin, less the tools' time.
     assert!(
-        a.rca.reasoner.starts_with("offline (LLM timed out after ") && a.rca.reasoner.ends_with(" s)"),
+        a.rca.reasoner.starts_with("offline (LLM timed out after ")
+            && a.rca.reasoner.ends_with(" s)"),
         "{}",
         a.rca.reasoner
     );
@@ -199,7 +243,10 @@ async fn a_429_is_retried_after_retry_after_within_the_deadline() {
     let a = analyze("db-pool-slow-query", &fake).await;
     assert_eq!(a.rca.reasoner, format!("llm:{MODEL}"), "{}", a.text);
     let reqs = fake.requests();
-    assert_eq!(reqs.iter().map(|r| r.status).collect::<Vec<_>>(), [429, 200]);
+    assert_eq!(
+        reqs.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [429, 200]
+    );
     assert_eq!(a.rca.usage.expect("usage").requests, 2);
 }
 
@@ -237,7 +284,12 @@ async fn a_dead_endpoint_falls_back() {
         ("OPENAI_API_KEY".to_string(), "sk-x".to_string()),
         ("OPENAI_BASE_URL".to_string(), dead_url().await),
     ];
-    let a = analyze_with("db-pool-slow-query", reasoner(&env, LlmSettings::default()), 30).await;
+    let a = analyze_with(
+        "db-pool-slow-query",
+        reasoner(&env, LlmSettings::default()),
+        30,
+    )
+    .await;
     assert_eq!(
         a.rca.reasoner,
         "offline (LLM endpoint unreachable: connection failed)"
@@ -249,7 +301,10 @@ async fn a_dead_endpoint_falls_back() {
 async fn a_refusal_falls_back() {
     let fake = FakeLlm::start(vec![refusal("I can't help with that.")]).await;
     let a = analyze("db-pool-slow-query", &fake).await;
-    assert_eq!(a.rca.reasoner, "offline (LLM refused: I can't help with that.)");
+    assert_eq!(
+        a.rca.reasoner,
+        "offline (LLM refused: I can't help with that.)"
+    );
 }
 
 #[tokio::test]
@@ -262,27 +317,58 @@ async fn azure_gets_its_path_api_version_and_api_key() {
     )
     .await;
     let env = vec![
-        ("AZURE_OPENAI_API_KEY".to_string(), "azure-key-0123456789".to_string()),
+        (
+            "AZURE_OPENAI_API_KEY".to_string(),
+            "azure-key-0123456789".to_string(),
+        ),
         ("AZURE_OPENAI_ENDPOINT".to_string(), fake.endpoint()),
-        ("AZURE_OPENAI_DEPLOYMENT".to_string(), "rca-gpt4o".to_string()),
-        ("AZURE_OPENAI_API_VERSION".to_string(), "2024-10-21".to_string()),
+        (
+            "AZURE_OPENAI_DEPLOYMENT".to_string(),
+            "rca-gpt4o".to_string(),
+        ),
+        (
+            "AZURE_OPENAI_API_VERSION".to_string(),
+            "2024-10-21".to_string(),
+        ),
     ];
-    let a = analyze_with("db-pool-slow-query", reasoner(&env, LlmSettings::default()), 30).await;
+    let a = analyze_with(
+        "db-pool-slow-query",
+        reasoner(&env, LlmSettings::default()),
+        30,
+    )
+    .await;
     assert_eq!(a.rca.reasoner, "llm:rca-gpt4o", "{}", a.text);
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 1);
-    assert_eq!(reqs[0].path, "/openai/deployments/rca-gpt4o/chat/completions");
+    assert_eq!(
+        reqs[0].path,
+        "/openai/deployments/rca-gpt4o/chat/completions"
+    );
     assert_eq!(reqs[0].query.as_deref(), Some("api-version=2024-10-21"));
-    assert_eq!(reqs[0].headers.get("api-key").map(String::as_str), Some("azure-key-0123456789"));
+    assert_eq!(
+        reqs[0].headers.get("api-key").map(String::as_str),
+        Some("azure-key-0123456789")
+    );
     assert!(!reqs[0].headers.contains_key("authorization"));
     assert!(reqs[0].body.get("max_completion_tokens").is_some());
 
     // A wrong api-version is the endpoint's 400, and the offline RCA says so.
     let env: Vec<(String, String)> = env
         .into_iter()
-        .map(|(k, v)| if k == "AZURE_OPENAI_API_VERSION" { (k, "2023-01-01".into()) } else { (k, v) })
+        .map(|(k, v)| {
+            if k == "AZURE_OPENAI_API_VERSION" {
+                (k, "2023-01-01".into())
+            } else {
+                (k, v)
+            }
+        })
         .collect();
-    let a = analyze_with("db-pool-slow-query", reasoner(&env, LlmSettings::default()), 30).await;
+    let a = analyze_with(
+        "db-pool-slow-query",
+        reasoner(&env, LlmSettings::default()),
+        30,
+    )
+    .await;
     assert_eq!(
         a.rca.reasoner,
         "offline (LLM request rejected (HTTP 400: Unsupported or missing api-version))"
@@ -308,9 +394,21 @@ async fn invented_pods_and_values_are_flagged_and_cost_confidence() {
         a.rca.unsupported,
         ["pod `accounts-5f5f5f5f5f-zzzzz`", "value `9731 ms`"]
     );
-    assert!((a.rca.confidence.value() - 0.6).abs() < 1e-9, "{:?}", a.rca.confidence);
-    assert!(a.text.contains("⚠️ Not found in the evidence"), "{}", a.text);
-    assert!(a.text.contains("• pod `accounts-5f5f5f5f5f-zzzzz`"), "{}", a.text);
+    assert!(
+        (a.rca.confidence.value() - 0.6).abs() < 1e-9,
+        "{:?}",
+        a.rca.confidence
+    );
+    assert!(
+        a.text.contains("⚠️ Not found in the evidence"),
+        "{}",
+        a.text
+    );
+    assert!(
+        a.text.contains("• pod `accounts-5f5f5f5f5f-zzzzz`"),
+        "{}",
+        a.text
+    );
     let blocks = Value::Array(a.blocks.clone()).to_string();
     assert!(blocks.contains("Not found in the evidence"), "{blocks}");
 }
@@ -326,8 +424,15 @@ async fn a_root_cause_citing_nothing_observed_is_replaced_by_the_offline_one() {
     );
     let fake = FakeLlm::start(vec![text(&answer)]).await;
     let a = analyze("db-pool-slow-query", &fake).await;
-    assert_eq!(a.rca.reasoner, "offline (the LLM's root cause cited nothing observed)");
-    assert!(a.rca.root_cause.contains("slow query"), "{}", a.rca.root_cause);
+    assert_eq!(
+        a.rca.reasoner,
+        "offline (the LLM's root cause cited nothing observed)"
+    );
+    assert!(
+        a.rca.root_cause.contains("slow query"),
+        "{}",
+        a.rca.root_cause
+    );
     assert!(a.rca.usage.is_some(), "the tokens spent are still counted");
 }
 
@@ -347,15 +452,24 @@ async fn an_unsupported_response_format_is_downgraded_not_fatal() {
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 2);
     assert_eq!(reqs[1].body["response_format"]["type"], "json_object");
-    assert!(reqs[1].message_texts()[0].contains("JSON schema"), "the schema moves into the system message");
+    assert!(
+        reqs[1].message_texts()[0].contains("JSON schema"),
+        "the schema moves into the system message"
+    );
 }
 
 #[tokio::test]
 async fn calls_outside_the_agent_and_the_probe_policy_are_refused() {
     let fake = FakeLlm::start(vec![
         tool_calls(&[
-            ("post_thread_reply", json!({"channel": "C0GENERAL", "thread_ts": "1.2", "text": "hi"})),
-            ("check_tls_certificate", json!({"host": "evil.example.net", "port": 443})),
+            (
+                "post_thread_reply",
+                json!({"channel": "C0GENERAL", "thread_ts": "1.2", "text": "hi"}),
+            ),
+            (
+                "check_tls_certificate",
+                json!({"host": "evil.example.net", "port": 443}),
+            ),
         ]),
         text(&rca_json(
             "The certificate of api.example.com expires soon.",
@@ -369,11 +483,20 @@ async fn calls_outside_the_agent_and_the_probe_policy_are_refused() {
     let a = analyze("ssl-expiry-seed", &fake).await;
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 2, "{}", a.text);
-    let msgs = reqs[1].body["messages"].as_array().expect("messages").clone();
+    let msgs = reqs[1].body["messages"]
+        .as_array()
+        .expect("messages")
+        .clone();
     let post = msgs[3]["content"].as_str().expect("post result");
-    assert!(post.contains("not run: `post_thread_reply` is not one of the read-only tools"), "{post}");
+    assert!(
+        post.contains("not run: `post_thread_reply` is not one of the read-only tools"),
+        "{post}"
+    );
     let probe = msgs[4]["content"].as_str().expect("probe result");
-    assert!(probe.contains("not probed: evil.example.net is not named by the alert"), "{probe}");
+    assert!(
+        probe.contains("not probed: evil.example.net is not named by the alert"),
+        "{probe}"
+    );
     assert_eq!(a.rca.usage.expect("usage").tool_calls, 2);
 }
 
@@ -386,7 +509,10 @@ async fn a_model_that_only_calls_tools_is_stopped_by_its_budget() {
         ..LlmSettings::default()
     };
     let a = analyze_with("db-pool-slow-query", reasoner(&fake.env(), settings), 30).await;
-    assert_eq!(a.rca.reasoner, "offline (LLM used its 3 requests without answering)");
+    assert_eq!(
+        a.rca.reasoner,
+        "offline (LLM used its 3 requests without answering)"
+    );
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 3);
     // The last step forbids tools and asks for the answer.
@@ -410,9 +536,15 @@ async fn tools_that_write_are_never_offered_even_to_an_agent_that_lists_everythi
     .await;
     assert_eq!(a.rca.reasoner, format!("llm:{MODEL}"));
     let tools = fake.requests()[0].tool_names();
-    assert!(tools.contains(&"check_tls_certificate".to_string()), "{tools:?}");
+    assert!(
+        tools.contains(&"check_tls_certificate".to_string()),
+        "{tools:?}"
+    );
     assert!(tools.contains(&"get_node_status".to_string()), "{tools:?}");
-    assert!(!tools.contains(&"post_thread_reply".to_string()), "{tools:?}");
+    assert!(
+        !tools.contains(&"post_thread_reply".to_string()),
+        "{tools:?}"
+    );
 }
 
 #[tokio::test]

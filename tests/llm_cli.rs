@@ -62,7 +62,10 @@ async fn config_check_names_the_reasoner_and_probe_says_which_model_answers() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(fake.requests().len(), 1);
-    assert!(!s.contains(support::fake_llm::KEY), "the key is never printed");
+    assert!(
+        !s.contains(support::fake_llm::KEY),
+        "the key is never printed"
+    );
 
     let failing = FakeLlm::start(vec![status(401, None)]).await;
     let out = run(failing.env(), &["config", "check", "--probe"]).await;
@@ -110,14 +113,25 @@ async fn eval_scores_the_configured_model_like_the_offline_analyzer() {
         .iter()
         .filter(|r| r["reasoner"] == format!("llm:{MODEL}"))
         .count();
-    assert_eq!(by_llm, rows.len(), "every scenario answered by the model: {report}");
+    assert_eq!(
+        by_llm,
+        rows.len(),
+        "every scenario answered by the model: {report}"
+    );
     assert_eq!(report["llm"]["model_answers"], rows.len());
     assert!(report["llm"]["tokens"].as_u64().unwrap_or(0) > 0);
     // The model agreed with the offline analyzer, so it scores as well as it does.
     assert_eq!(report["routing_accuracy"], 1.0);
-    assert!(report["root_cause_hit_rate"].as_f64().unwrap_or(0.0) >= 0.9, "{report}");
+    assert!(
+        report["root_cause_hit_rate"].as_f64().unwrap_or(0.0) >= 0.9,
+        "{report}"
+    );
     assert!(out.status.success(), "{}", stdout(&out));
-    assert_eq!(fake.requests().len(), rows.len(), "one request per scenario");
+    assert_eq!(
+        fake.requests().len(),
+        rows.len(),
+        "one request per scenario"
+    );
 
     // The default is the offline analyzer, with no request to the model.
     let before = fake.requests().len();
@@ -131,16 +145,32 @@ async fn eval_scores_the_configured_model_like_the_offline_analyzer() {
 async fn replay_uses_the_configured_model_and_says_so_in_the_footer() {
     let fake = FakeLlm::start(vec![]).await;
     fake.set_responder(echo_offline);
-    let out = run(fake.env(), &["replay", "fixtures/scenarios/db-pool-slow-query"]).await;
-    let s = stdout(&out);
-    assert!(out.status.success(), "{s}");
-    assert!(s.contains(&format!("Reasoner: llm:{MODEL} · 0 tool calls · ")), "{s}");
     let out = run(
         fake.env(),
-        &["replay", "--reasoner", "offline", "fixtures/scenarios/db-pool-slow-query"],
+        &["replay", "fixtures/scenarios/db-pool-slow-query"],
     )
     .await;
-    assert!(stdout(&out).contains("Reasoner: offline · Confidence"), "{}", stdout(&out));
+    let s = stdout(&out);
+    assert!(out.status.success(), "{s}");
+    assert!(
+        s.contains(&format!("Reasoner: llm:{MODEL} · 0 tool calls · ")),
+        "{s}"
+    );
+    let out = run(
+        fake.env(),
+        &[
+            "replay",
+            "--reasoner",
+            "offline",
+            "fixtures/scenarios/db-pool-slow-query",
+        ],
+    )
+    .await;
+    assert!(
+        stdout(&out).contains("Reasoner: offline · Confidence"),
+        "{}",
+        stdout(&out)
+    );
     let out = run(vec![], &["replay", "--reasoner", "llm", "some alert"]).await;
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no LLM is configured"));

@@ -23,7 +23,10 @@ fn defuse(text: &str) -> String {
 /// `text` fenced as untrusted data: `<<<DATA label>>>` … `<<<END label>>>`.
 pub fn data_block(label: &str, text: &str) -> String {
     let label = defuse(label);
-    format!("<<<DATA {label}>>>\n{}\n<<<END {label}>>>", defuse(text.trim_end()))
+    format!(
+        "<<<DATA {label}>>>\n{}\n<<<END {label}>>>",
+        defuse(text.trim_end())
+    )
 }
 
 /// A value from the alert on one short line.
@@ -62,8 +65,7 @@ pub fn render_prompt(
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_else(|| "unknown".to_string());
     // One pass, so text inside the alert that looks like a placeholder is not expanded.
-    let mut out =
-        String::with_capacity(template.len() + evidence_block.len() + alert_block.len());
+    let mut out = String::with_capacity(template.len() + evidence_block.len() + alert_block.len());
     let mut rest = template;
     while let Some(start) = rest.find('{') {
         out.push_str(&rest[..start]);

@@ -33,7 +33,9 @@ pub struct AgentTools<'a> {
 
 impl AgentTools<'_> {
     fn allowed(&self, name: &str) -> bool {
-        !WRITE_TOOLS.iter().any(|w| name == *w || name.ends_with(&format!("_{w}")))
+        !WRITE_TOOLS
+            .iter()
+            .any(|w| name == *w || name.ends_with(&format!("_{w}")))
             && self.agent.tools.iter().any(|p| glob_match(p, name))
             && self.toolbox.has_tool(name)
     }

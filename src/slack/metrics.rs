@@ -403,7 +403,10 @@ mod tests {
         };
         m.observe_llm(&rca);
         let text = m.render(0, true);
-        assert!(text.contains("sre_agent_llm_tokens_total{direction=\"in\"} 4000"), "{text}");
+        assert!(
+            text.contains("sre_agent_llm_tokens_total{direction=\"in\"} 4000"),
+            "{text}"
+        );
         assert!(text.contains("sre_agent_llm_tokens_total{direction=\"out\"} 600"));
         assert!(text.contains("sre_agent_llm_tool_calls_total 2"));
         assert!(text.contains("sre_agent_llm_runs_total{outcome=\"answered\"} 1"));

@@ -91,7 +91,12 @@ fn render(rca: &Rca, ctx: &ReplyContext<'_>, e: fn(&str) -> String, cap: Option<
         .iter()
         .map(|s| s.trim())
         .filter(|s| !s.is_empty())
-        .map(|s| cut(format!("• {}", e(&one_line(&pre(capped, s, LINE_MAX)))), LINE_MAX))
+        .map(|s| {
+            cut(
+                format!("• {}", e(&one_line(&pre(capped, s, LINE_MAX)))),
+                LINE_MAX,
+            )
+        })
         .collect();
     push_list(&mut sections, UNSUPPORTED_HEADING, unsupported, true);
 

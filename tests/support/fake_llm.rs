@@ -232,11 +232,22 @@ fn error(status: u16, message: &str) -> Response {
 }
 
 /// What the real service refuses before any model runs.
-fn check(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &Value) -> Option<Response> {
+fn check(
+    inner: &Inner,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Value,
+) -> Option<Response> {
     if method != Method::POST {
         return Some(error(405, "method not allowed"));
     }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
     match &inner.shape {
         Shape::OpenAi { key } => {
             if uri.path() != "/v1/chat/completions" {
@@ -255,7 +266,10 @@ fn check(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
             key,
         } => {
             if uri.path() != format!("/openai/deployments/{deployment}/chat/completions") {
-                return Some(error(404, "The API deployment for this resource does not exist."));
+                return Some(error(
+                    404,
+                    "The API deployment for this resource does not exist.",
+                ));
             }
             let version = uri.query().and_then(|q| {
                 q.split('&')
@@ -265,7 +279,9 @@ fn check(inner: &Inner, method: &Method, uri: &Uri, headers: &HeaderMap, body: &
             if version.as_deref() != Some(api_version.as_str()) {
                 return Some(error(400, "Unsupported or missing api-version"));
             }
-            if header("api-key").as_deref() != Some(key.as_str()) || header("authorization").is_some() {
+            if header("api-key").as_deref() != Some(key.as_str())
+                || header("authorization").is_some()
+            {
                 return Some(error(401, "Access denied due to invalid subscription key."));
             }
         }
@@ -446,7 +462,13 @@ pub fn status(status: u16, retry_after: Option<&str>) -> Reply {
 }
 
 /// An RCA answer as the schema asks.
-pub fn rca_json(summary: &str, root_cause: &str, evidence_for: &[&str], command: &str, confidence: f64) -> String {
+pub fn rca_json(
+    summary: &str,
+    root_cause: &str,
+    evidence_for: &[&str],
+    command: &str,
+    confidence: f64,
+) -> String {
     json!({
         "summary": summary,
         "root_cause": root_cause,
@@ -475,7 +497,8 @@ pub fn offline_opinion(request: &Value) -> Option<(String, f64, Vec<String>)> {
     let messages = request["messages"].as_array()?;
     let block = messages.iter().find_map(|m| {
         let text = m["content"].as_str()?;
-        let start = text.find("<<<DATA offline-analysis>>>\n")? + "<<<DATA offline-analysis>>>\n".len();
+        let start =
+            text.find("<<<DATA offline-analysis>>>\n")? + "<<<DATA offline-analysis>>>\n".len();
         let end = text[start..].find("\n<<<END offline-analysis>>>")? + start;
         Some(text[start..end].to_string())
     })?;
@@ -485,9 +508,20 @@ pub fn offline_opinion(request: &Value) -> Option<(String, f64, Vec<String>)> {
     let evidence = lines
         .next()
         .and_then(|l| l.split_once("; for: "))
-        .map(|(_, f)| f.split("; against: ").next().unwrap_or("").split("; ").map(str::to_string).collect())
+        .map(|(_, f)| {
+            f.split("; against: ")
+                .next()
+                .unwrap_or("")
+                .split("; ")
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default();
-    Some((root.to_string(), confidence.parse().unwrap_or(0.5), evidence))
+    Some((
+        root.to_string(),
+        confidence.parse().unwrap_or(0.5),
+        evidence,
+    ))
 }
 
 /// A model that agrees with the offline analyzer: its answer restates the second opinion

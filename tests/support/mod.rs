@@ -6,9 +6,9 @@
 
 pub mod fake_dns;
 pub mod fake_kube;
+pub mod fake_llm;
 pub mod fake_signoz;
 pub mod fake_slack;
 pub mod fake_tls;
 pub mod kube_live;
 pub mod live_stack;
-pub mod fake_llm;

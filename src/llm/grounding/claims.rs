@@ -53,10 +53,11 @@ const KINDS: &str = "pods?|po|deploy(?:ments?)?|svc|services?|statefulsets?|sts|
 static KIND_SLASH: LazyLock<Regex> =
     LazyLock::new(|| re(&format!(r"(?i)\b({KINDS})/([a-z0-9][-a-z0-9.]*[a-z0-9])")));
 static KIND_WORD: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?i)\b(pod|deployment|statefulset|daemonset|replicaset|service|node|namespace|job|cronjob|container|configmap)\s+[`'"]?([a-z0-9][-a-z0-9.]*[a-z0-9])[`'"]?"#)
+    re(
+        r#"(?i)\b(pod|deployment|statefulset|daemonset|replicaset|service|node|namespace|job|cronjob|container|configmap)\s+[`'"]?([a-z0-9][-a-z0-9.]*[a-z0-9])[`'"]?"#,
+    )
 });
-static BACKTICKED: LazyLock<Regex> =
-    LazyLock::new(|| re(r"`([a-z0-9][-a-z0-9.]*[a-z0-9])`"));
+static BACKTICKED: LazyLock<Regex> = LazyLock::new(|| re(r"`([a-z0-9][-a-z0-9.]*[a-z0-9])`"));
 static POD_SHAPED: LazyLock<Regex> =
     LazyLock::new(|| re(r"\b[a-z0-9]+(?:-[a-z0-9]+)*-[a-z0-9]{6,10}-[a-z0-9]{5}\b"));
 static ISO_TIME: LazyLock<Regex> = LazyLock::new(|| {
@@ -65,10 +66,15 @@ static ISO_TIME: LazyLock<Regex> = LazyLock::new(|| {
 static TIME_OF_DAY: LazyLock<Regex> =
     LazyLock::new(|| re(r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s?UTC|Z)?\b"));
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?i)(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(\s?(?:%|ms|µs|us|ns|seconds?|secs?|s|minutes?|mins?|m|hours?|h|days?|d|mib|gib|kib|mi|gi|ki|mb|gb|kb|tb|bytes|b|millicores|cores?|rps|req/s|qps|x|×|connections|conns|restarts|replicas|pods)\b|%)?")
+    re(
+        r"(?i)(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)(\s?(?:%|ms|µs|us|ns|seconds?|secs?|s|minutes?|mins?|m|hours?|h|days?|d|mib|gib|kib|mi|gi|ki|mb|gb|kb|tb|bytes|b|millicores|cores?|rps|req/s|qps|x|×|connections|conns|restarts|replicas|pods)\b|%)?",
+    )
 });
-static HOST: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\.[a-z]{2,})\b"));
+static HOST: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b([a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*\.[a-z]{2,})\b",
+    )
+});
 
 /// A name worth checking outside a command: it holds a `-` or a digit.
 fn specific(name: &str) -> bool {
@@ -174,7 +180,11 @@ pub fn parse_time(text: &str) -> Option<DateTime<Utc>> {
         .trim_end_matches('Z')
         .trim()
         .replace(' ', "T");
-    for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(t) = chrono::NaiveDateTime::parse_from_str(&plain, fmt) {
             return Some(t.and_utc());
         }
@@ -197,7 +207,8 @@ pub fn numbers(text: &str) -> Vec<Claim> {
         if before.is_some_and(|b| b.is_alphanumeric() || "-_./:#$@".contains(b))
             || matches!(after, Some(b':' | b'-' | b'/' | b'_'))
             || (after == Some(b'.') && after2.is_some_and(|b| b.is_ascii_digit()))
-            || (whole.end() == num.end() && bytes.get(num.end()).is_some_and(u8::is_ascii_alphabetic))
+            || (whole.end() == num.end()
+                && bytes.get(num.end()).is_some_and(u8::is_ascii_alphabetic))
         {
             continue;
         }
@@ -325,7 +336,19 @@ pub fn command_targets(command: &str) -> Vec<Claim> {
                 let tld = host.rsplit('.').next().unwrap_or("");
                 if !matches!(
                     tld,
-                    "yaml" | "yml" | "json" | "log" | "txt" | "conf" | "sh" | "py" | "pem" | "crt" | "key" | "sql" | "md"
+                    "yaml"
+                        | "yml"
+                        | "json"
+                        | "log"
+                        | "txt"
+                        | "conf"
+                        | "sh"
+                        | "py"
+                        | "pem"
+                        | "crt"
+                        | "key"
+                        | "sql"
+                        | "md"
                 ) {
                     push("host".into(), host);
                 }
@@ -366,7 +389,12 @@ mod tests {
         );
         assert_eq!(
             labels(&c),
-            ["value `4500 ms`", "value `0.12`", "value `98%`", "value `1,954 ms`"]
+            [
+                "value `4500 ms`",
+                "value `0.12`",
+                "value `98%`",
+                "value `1,954 ms`"
+            ]
         );
         assert!(matches!(c[3], Claim::Number { value, .. } if value == 1954.0));
     }
@@ -374,7 +402,10 @@ mod tests {
     #[test]
     fn times_and_timestamps() {
         let c = times("began 2026-11-24T10:02:00Z, peaked 10:05 UTC");
-        assert_eq!(labels(&c), ["time `2026-11-24T10:02:00Z`", "time `10:05 UTC`"]);
+        assert_eq!(
+            labels(&c),
+            ["time `2026-11-24T10:02:00Z`", "time `10:05 UTC`"]
+        );
     }
 
     #[test]
@@ -391,7 +422,9 @@ mod tests {
                 "namespace `shop`"
             ]
         );
-        let c = command_targets("openssl s_client -connect api.example.com:443 -servername api.example.com < /dev/null | openssl x509 -noout -dates -in cert.pem");
+        let c = command_targets(
+            "openssl s_client -connect api.example.com:443 -servername api.example.com < /dev/null | openssl x509 -noout -dates -in cert.pem",
+        );
         assert_eq!(labels(&c), ["host `api.example.com`"]);
     }
 }

@@ -79,9 +79,14 @@ impl Haystack {
         };
         push(&alert.title);
         push(&alert.text);
-        for v in [&alert.service, &alert.namespace, &alert.host, &alert.severity]
-            .into_iter()
-            .flatten()
+        for v in [
+            &alert.service,
+            &alert.namespace,
+            &alert.host,
+            &alert.severity,
+        ]
+        .into_iter()
+        .flatten()
         {
             push(v);
         }
@@ -269,8 +274,8 @@ pub fn check(rca: &Rca, hay: &Haystack) -> Grounding {
         }
     }
     let root_claims = prose_claims(&rca.root_cause);
-    let root_cause_grounded = root_claims.iter().any(|c| hay.supports(c))
-        || hay.cites_observation(&rca.root_cause);
+    let root_cause_grounded =
+        root_claims.iter().any(|c| hay.supports(c)) || hay.cites_observation(&rca.root_cause);
     Grounding {
         unsupported,
         checked,
@@ -420,7 +425,10 @@ mod tests {
             &hay(),
         );
         assert!(!g.root_cause_grounded);
-        let g = check(&rca("db_pool_wait_ms climbed: the pool is exhausted"), &hay());
+        let g = check(
+            &rca("db_pool_wait_ms climbed: the pool is exhausted"),
+            &hay(),
+        );
         assert!(g.root_cause_grounded);
     }
 }

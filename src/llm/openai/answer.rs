@@ -11,9 +11,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::llm::grounding::claims::parse_time;
-use crate::rca::{
-    Action, Confidence, Hypothesis, KeyMetric, Likelihood, Rca, TimelineEntry,
-};
+use crate::rca::{Action, Confidence, Hypothesis, KeyMetric, Likelihood, Rca, TimelineEntry};
 
 /// The schema of the answer.
 pub fn rca_schema() -> Value {
@@ -137,7 +135,7 @@ fn confidence(value: Option<&Value>) -> Result<Confidence, String> {
         Some(Value::String(s)) => s.trim().trim_end_matches('%').parse().unwrap_or(f64::NAN),
         _ => return Err("`confidence` is missing (a number from 0 to 1)".into()),
     };
-    if !v.is_finite() || v < 0.0 || v > 100.0 {
+    if !v.is_finite() || !(0.0..=100.0).contains(&v) {
         return Err(format!("`confidence` {v} is not a number from 0 to 1"));
     }
     Ok(Confidence::new(if v > 1.0 { v / 100.0 } else { v }))
@@ -229,10 +227,16 @@ mod tests {
 
     #[test]
     fn broken_answers_say_what_is_wrong() {
-        assert!(parse("{\"summary\": \"x\"").unwrap_err().contains("not valid JSON"));
-        assert!(parse(r#"{"summary":"x","root_cause":" ","confidence":0.5}"#)
-            .unwrap_err()
-            .contains("root_cause"));
+        assert!(
+            parse("{\"summary\": \"x\"")
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+        assert!(
+            parse(r#"{"summary":"x","root_cause":" ","confidence":0.5}"#)
+                .unwrap_err()
+                .contains("root_cause")
+        );
         assert!(
             parse(r#"{"summary":"x","root_cause":"y","confidence":0.5,"timeline":[{"at":"yesterday","event":"e"}]}"#)
                 .unwrap_err()

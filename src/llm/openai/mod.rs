@@ -55,7 +55,11 @@ const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
 const SERVER_BACKOFF: Duration = Duration::from_millis(500);
 
 /// The structured-output modes, from most to least structured.
-const MODES: [OutputMode; 3] = [OutputMode::JsonSchema, OutputMode::JsonObject, OutputMode::Text];
+const MODES: [OutputMode; 3] = [
+    OutputMode::JsonSchema,
+    OutputMode::JsonObject,
+    OutputMode::Text,
+];
 
 /// The LLM reasoner (name `llm:<model>`).
 pub struct LlmReasoner {
@@ -281,7 +285,10 @@ impl LlmReasoner {
                                 .map(|w| w.as_secs_f64().ceil() as u64),
                         }));
                     }
-                    tracing::info!(wait_ms = wait.as_millis() as u64, "LLM rate-limited (429); retrying after Retry-After");
+                    tracing::info!(
+                        wait_ms = wait.as_millis() as u64,
+                        "LLM rate-limited (429); retrying after Retry-After"
+                    );
                     tokio::time::sleep(wait).await;
                 }
                 s if s >= 500 => {
@@ -311,7 +318,9 @@ impl LlmReasoner {
     fn downgrade(&self, message: &str, sent_tools: bool) -> bool {
         let m = message.to_ascii_lowercase();
         if self.settings.output == OutputMode::Auto
-            && (m.contains("response_format") || m.contains("json_schema") || m.contains("json schema"))
+            && (m.contains("response_format")
+                || m.contains("json_schema")
+                || m.contains("json schema"))
         {
             let now = self.mode.load(Ordering::Relaxed);
             if usize::from(now) + 1 < MODES.len() {
@@ -320,8 +329,7 @@ impl LlmReasoner {
                 return true;
             }
         }
-        if sent_tools && m.contains("tool") && self.tools_supported.swap(false, Ordering::Relaxed)
-        {
+        if sent_tools && m.contains("tool") && self.tools_supported.swap(false, Ordering::Relaxed) {
             tracing::warn!("the LLM endpoint refused function calling; continuing without tools");
             return true;
         }
@@ -398,7 +406,12 @@ impl LlmReasoner {
             let mut all: Vec<ChatCompletionRequestMessage> =
                 vec![ChatCompletionRequestSystemMessage::from(system).into()];
             all.extend(history.iter().cloned());
-            let request = self.request(all, tools_on.then_some(defs.as_slice()), answer_now, s.max_tokens);
+            let request = self.request(
+                all,
+                tools_on.then_some(defs.as_slice()),
+                answer_now,
+                s.max_tokens,
+            );
             steps += 1;
             let response = match self.send(request, deadline, started, usage).await {
                 Ok(r) => r,
@@ -446,15 +459,27 @@ impl LlmReasoner {
                 );
                 for call in calls {
                     usage.tool_calls += 1;
-                    let content = match (input.tools, answer_now || usage.tool_calls > s.max_tool_calls) {
+                    let content = match (
+                        input.tools,
+                        answer_now || usage.tool_calls > s.max_tool_calls,
+                    ) {
                         (Some(tools), false) => {
-                            let output = self.call_tool(tools, &call.function.name, &call.function.arguments, deadline).await;
+                            let output = self
+                                .call_tool(
+                                    tools,
+                                    &call.function.name,
+                                    &call.function.arguments,
+                                    deadline,
+                                )
+                                .await;
                             let text = messages::tool_result(&output, s.tool_result_bytes);
                             called.push(output);
                             text
                         }
                         (None, _) => "not run: no tools are available".to_string(),
-                        (_, true) => "not run: the tool-call budget is used; answer now".to_string(),
+                        (_, true) => {
+                            "not run: the tool-call budget is used; answer now".to_string()
+                        }
                     };
                     history.push(
                         ChatCompletionRequestToolMessage {
@@ -465,7 +490,8 @@ impl LlmReasoner {
                     );
                 }
                 if answer_now {
-                    history.push(ChatCompletionRequestUserMessage::from(messages::ANSWER_NOW).into());
+                    history
+                        .push(ChatCompletionRequestUserMessage::from(messages::ANSWER_NOW).into());
                 }
                 continue;
             }

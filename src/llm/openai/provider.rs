@@ -223,7 +223,9 @@ mod tests {
 
     #[test]
     fn openai_and_compatible_servers() {
-        let e = env(&[("OPENAI_API_KEY", "sk-test")]).expect("ok").expect("llm");
+        let e = env(&[("OPENAI_API_KEY", "sk-test")])
+            .expect("ok")
+            .expect("llm");
         assert_eq!(e.model(), DEFAULT_OPENAI_MODEL);
         assert!(e.is_openai_proper());
         let e = env(&[

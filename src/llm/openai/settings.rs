@@ -103,7 +103,8 @@ impl LlmSettings {
             problems.push("llm.max_tokens and llm.max_total_tokens must be at least 1".into());
         }
         if self.evidence_bytes < 256 || self.tool_result_bytes < 256 {
-            problems.push("llm.evidence_bytes and llm.tool_result_bytes must be at least 256".into());
+            problems
+                .push("llm.evidence_bytes and llm.tool_result_bytes must be at least 256".into());
         }
         if let Some(t) = self.temperature
             && !(0.0..=2.0).contains(&t)
@@ -111,8 +112,7 @@ impl LlmSettings {
             problems.push("llm.temperature must be between 0 and 2".into());
         }
         for (model, p) in &self.prices {
-            if !(p.input.is_finite() && p.output.is_finite() && p.input >= 0.0 && p.output >= 0.0)
-            {
+            if !(p.input.is_finite() && p.output.is_finite() && p.input >= 0.0 && p.output >= 0.0) {
                 problems.push(format!("llm.prices.{model}: prices must be numbers ≥ 0"));
             }
         }

@@ -48,7 +48,9 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
     let wait = at.timestamp_millis() - chrono::Utc::now().timestamp_millis();
-    Some(Duration::from_millis(u64::try_from(wait.max(0)).unwrap_or(0)))
+    Some(Duration::from_millis(
+        u64::try_from(wait.max(0)).unwrap_or(0),
+    ))
 }
 
 /// The message of an error body: `{"error":{"message":…}}`, else its first characters.
