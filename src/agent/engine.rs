@@ -156,6 +156,9 @@ impl Engine {
     /// The whole run for one alert. `received` is when the alert reached us.
     pub async fn analyze(&self, alert: &Alert, received: Instant) -> Analysis {
         let route = self.router.route(alert);
+        let span = tracing::Span::current();
+        span.record("agent", route.agent.as_str());
+        span.record("reasoner", self.reasoner.name().as_str());
         let agent = self.agent(&route.agent);
         let target = target::resolve(alert);
         let evidence = self.collect(agent, alert, &target).await;
