@@ -201,7 +201,9 @@ fn parallel_collection(rt: &tokio::runtime::Runtime) {
         let mut times = Vec::with_capacity(RUNS);
         for _ in 0..RUNS {
             let started = Instant::now();
-            let evidence = engine.collect(&agent, &alert).await;
+            let evidence = engine
+                .collect(&agent, &alert, &sre_agent::target::resolve(&alert))
+                .await;
             times.push(started.elapsed().as_secs_f64() * 1000.0);
             let answered = evidence
                 .outputs

@@ -17,6 +17,7 @@ use figment::providers::{Env, Format, Serialized, Yaml};
 use serde::{Deserialize, Serialize};
 
 use crate::agent::AgentSpec;
+use crate::alert::{SourceMap, SourceRule};
 use crate::tools::signoz::catalogue::MetricCatalogue;
 
 /// The `agents.yaml` shipped in the binary, used when no file is given and none is in the
@@ -64,6 +65,19 @@ pub struct Config {
     /// environment only (see [`crate::llm::openai::provider`]).
     #[serde(default)]
     pub llm: crate::llm::openai::LlmSettings,
+    /// Which integration posted an alert, by its Slack identity (`sources:`): `bot_id`, `app_id`
+    /// or `username` → source. A mapped sender's messages are read as that source without
+    /// looking at their wording; see [`crate::alert::identity`].
+    #[serde(default)]
+    pub sources: Vec<SourceRule>,
+}
+
+impl Config {
+    /// The compiled `sources:` mapping. A configuration that passed [`validate`] always
+    /// compiles; an invalid one gives the empty mapping.
+    pub fn source_map(&self) -> SourceMap {
+        SourceMap::new(&self.sources).unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -436,6 +450,9 @@ pub fn validate(config: &Config, known_tools: &[&str]) -> Vec<String> {
     problems.extend(config.backends.signoz.validate());
     problems.extend(config.metrics.validate());
     problems.extend(config.llm.validate());
+    if let Err(source_problems) = SourceMap::new(&config.sources) {
+        problems.extend(source_problems);
+    }
     problems
 }
 
@@ -568,6 +585,45 @@ agents:
         assert!(!msg.contains("k8s_get_pod_status"), "{msg}");
         assert!(msg.contains("mcp server `k8s` is defined twice"), "{msg}");
         assert!(msg.contains("prefix `query_` would shadow"), "{msg}");
+    }
+
+    #[test]
+    fn sources_are_read_and_checked() {
+        let base =
+            "default_agent: a\nagents: [{name: a, description: a, prompt: prompts/network.md}]\n";
+        let good = format!(
+            "{base}sources:\n  - {{bot_id: B07AMGR0P1X, source: alertmanager}}\n  - {{app_id: A07GRFN1V3C, source: grafana}}\n  - {{username: prom-alerts, source: signoz}}\n"
+        );
+        let loaded = LoadedConfig::from_yaml_str(&good, ConfigOrigin::Embedded, TOOL_NAMES)
+            .expect("valid sources");
+        assert_eq!(loaded.config.sources.len(), 3);
+        let map = loaded.config.source_map();
+        let sender = crate::alert::identity::Sender {
+            app_id: Some("A07GRFN1V3C".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            map.lookup(&sender),
+            Some(crate::alert::AlertSource::Grafana)
+        );
+
+        let bad = format!(
+            "{base}sources:\n  - {{bot_id: B1, app_id: A1, source: grafana}}\n  - {{bot_id: x, source: grafana}}\n"
+        );
+        let err = LoadedConfig::from_yaml_str(&bad, ConfigOrigin::Embedded, TOOL_NAMES)
+            .expect_err("invalid sources");
+        let msg = err.to_string();
+        assert!(msg.contains("sources[0]: give exactly one of"), "{msg}");
+        assert!(
+            msg.contains("sources[1]: bot_id `x` is not a Slack bot id"),
+            "{msg}"
+        );
+        let unknown = format!("{base}sources:\n  - {{bot_id: B1, source: nagios}}\n");
+        let err = LoadedConfig::from_yaml_str(&unknown, ConfigOrigin::Embedded, TOOL_NAMES)
+            .expect_err("unknown source");
+        assert!(err.to_string().contains("nagios"), "{err}");
+        let extra = format!("{base}sources:\n  - {{bot_id: B1, source: grafana, team: x}}\n");
+        assert!(LoadedConfig::from_yaml_str(&extra, ConfigOrigin::Embedded, TOOL_NAMES).is_err());
     }
 
     #[test]

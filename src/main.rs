@@ -256,6 +256,7 @@ async fn run_bot(
     };
     let slack_cfg = config.config.slack.clone();
     bot_cfg.slack = slack_cfg.clone();
+    bot_cfg.sources = config.config.source_map();
     bot_cfg.max_connections = connections.clamp(1, 10);
     let grace = std::time::Duration::from_secs(slack_cfg.shutdown_grace_secs);
     let api = Bot::web_api(&bot_cfg).context("cannot build the Slack client")?;
@@ -496,7 +497,7 @@ async fn replay_live(engine: Engine, targets: &[String], json: bool) -> anyhow::
     for target in targets {
         let scenario = Scenario::from_target(target)?;
         let intake = scenario
-            .intake()
+            .intake_with(&engine.config().config.source_map())
             .with_context(|| format!("cannot read {}", scenario.name))?;
         let out = scenario::replay_intake(&pipeline, intake, std::time::Instant::now()).await;
         print_replay(&out, &scenario.name, targets.len() > 1, json)?;
@@ -543,7 +544,7 @@ async fn replay(engine: &Engine, targets: &[String], json: bool) -> anyhow::Resu
     for target in targets {
         let scenario = Scenario::from_target(target)?;
         let intake = scenario
-            .intake()
+            .intake_with(&engine.config().config.source_map())
             .with_context(|| format!("cannot read {}", scenario.name))?;
         let catalogue = Arc::new(engine.config().config.metrics.clone());
         let toolbox = Arc::new(scenario.toolbox_with(catalogue).await?);

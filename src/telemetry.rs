@@ -27,7 +27,14 @@ where
         .with_env_filter(filter)
         .with_writer(Redacting(writer));
     let _ = if json {
-        builder.json().try_init()
+        // Each line carries the fields of its run's span (run id, fingerprint, channel, agent,
+        // reasoner) at the top level of the JSON object.
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
     } else {
         builder.try_init()
     };

@@ -3,9 +3,11 @@
 
 use sre_agent::alert::sources::text_alert;
 use sre_agent::alert::{
-    Alert, AlertSource, AlertStatus, IgnoreReason, Intake, MAX_ALERT_BYTES, Origin, ParseError,
-    parse_slack_json,
+    Alert, AlertSource, AlertStatus, IgnoreReason, Intake, LinkKind, MAX_ALERT_BYTES, Origin,
+    ParseError, parse_slack_json, parse_slack_json_with,
 };
+use sre_agent::config::{ConfigOrigin, LoadedConfig};
+use sre_agent::tools::TOOL_NAMES;
 
 const AM_ENVELOPE: &str = r##"{"envelope_id":"0e1f…","type":"events_api","accepts_response_payload":false,"retry_attempt":0,"retry_reason":"",
  "payload":{"team_id":"T111","api_app_id":"A111","type":"event_callback","event_id":"Ev0AM1","event_time":1760000000,
@@ -43,6 +45,11 @@ fn ignored(json: &str) -> IgnoreReason {
     }
 }
 
+/// The alert's links as (kind, url).
+fn links(a: &Alert) -> Vec<(LinkKind, &str)> {
+    a.links.iter().map(|l| (l.kind, l.url.as_str())).collect()
+}
+
 fn label<'a>(a: &'a Alert, k: &str) -> Option<&'a str> {
     a.labels.get(k).map(String::as_str)
 }
@@ -65,7 +72,10 @@ fn alertmanager_socket_mode_envelope() {
     assert_eq!(a.host, None);
     assert_eq!(label(&a, "alertname"), Some("HighErrorRate"));
     assert_eq!(label(&a, "env"), Some("prod"));
-    assert_eq!(a.links, vec!["http://am:9093/#/alerts?receiver=slack"]);
+    assert_eq!(
+        links(&a),
+        vec![(LinkKind::Source, "http://am:9093/#/alerts?receiver=slack")]
+    );
     assert_eq!(a.slack.channel.as_deref(), Some("C0ALERTS"));
     assert_eq!(a.slack.ts.as_deref(), Some("1760000000.000100"));
     assert_eq!(a.slack.event_id.as_deref(), Some("Ev0AM1"));
@@ -88,17 +98,27 @@ fn grafana_bot_token_event() {
     assert!(a.text.starts_with("**Firing**"), "{}", a.text);
     assert!(a.text.ends_with("Grafana v11.2.0"), "{}", a.text);
     assert_eq!(label(&a, "alertname"), Some("DiskFull"));
-    assert_eq!(label(&a, "node"), Some("node-3"));
+    // `node-3` is a positional title value: which label it was is unknown, so it is a target
+    // hint without a key, not a `node` label.
+    assert_eq!(label(&a, "node"), None);
+    assert!(
+        a.target_hints
+            .iter()
+            .any(|h| h.value == "node-3" && h.key.is_none())
+    );
     assert!(!a.labels.contains_key("summary"));
     assert_eq!(a.service, None);
     assert_eq!(a.namespace, None);
     assert_eq!(a.severity, None);
     assert_eq!(a.host, None);
     assert_eq!(
-        a.links,
+        links(&a),
         vec![
-            "https://grafana/alerting/grafana/abc/view",
-            "https://grafana/…"
+            (
+                LinkKind::Source,
+                "https://grafana/alerting/grafana/abc/view"
+            ),
+            (LinkKind::Source, "https://grafana/…")
         ]
     );
     assert_eq!(a.slack.user.as_deref(), Some("U0GRAF"));
@@ -126,7 +146,10 @@ fn signoz_webhook_event() {
         a.text
             .contains("*RelatedTraces:* View in traces explorer (https://signoz/traces?…)")
     );
-    assert_eq!(a.links, vec!["https://signoz/traces?…"]);
+    assert_eq!(
+        links(&a),
+        vec![(LinkKind::Traces, "https://signoz/traces?…")]
+    );
     assert_eq!(a.host, None);
 }
 
@@ -143,7 +166,10 @@ fn datadog_app_event() {
     assert_eq!(a.severity, None);
     assert_eq!(label(&a, "host"), Some("web-1"));
     assert_eq!(label(&a, "scope"), Some("host:web-1"));
-    assert_eq!(a.links, vec!["https://app.datadoghq.com/monitors/123"]);
+    assert_eq!(
+        links(&a),
+        vec![(LinkKind::Source, "https://app.datadoghq.com/monitors/123")]
+    );
     assert_eq!(a.text, "CPU > 90% for 5m @slack-alerts\nValue: 96.2");
 }
 
@@ -162,6 +188,26 @@ fn datadog_tags_and_recovery() {
     assert_eq!(warn.status, AlertStatus::Firing);
     assert_eq!(warn.severity.as_deref(), Some("warning"));
     assert_eq!(warn.fingerprint, a.fingerprint);
+}
+
+#[test]
+fn a_sender_mapped_in_agents_yaml_needs_no_guessing() {
+    let yaml = "default_agent: a\nagents: [{name: a, description: a, prompt: prompts/network.md}]\n\
+                sources:\n  - {bot_id: B0SNZ, source: alertmanager}\n  - {app_id: A0DDAPP, source: grafana}\n";
+    let config = LoadedConfig::from_yaml_str(yaml, ConfigOrigin::Embedded, TOOL_NAMES)
+        .expect("valid config");
+    let sources = config.config.source_map();
+    let read = |json: &str| match parse_slack_json_with(json, &sources).expect("parses") {
+        Intake::Alert(a) => *a,
+        Intake::Ignored(i) => panic!("{i:?}"),
+    };
+    // SigNoz's own markers, but the configured bot is an Alertmanager.
+    assert_eq!(alert(SIGNOZ_EVENT).source, AlertSource::Signoz);
+    assert_eq!(read(SIGNOZ_EVENT).source, AlertSource::Alertmanager);
+    // Datadog's wording and link, but the configured app is a Grafana.
+    assert_eq!(read(DATADOG_EVENT).source, AlertSource::Grafana);
+    // Unmapped senders are still read by name and markers.
+    assert_eq!(read(AM_ENVELOPE).source, AlertSource::Alertmanager);
 }
 
 #[test]
@@ -236,8 +282,11 @@ fn message_changed_to_resolved_is_an_alert() {
     let json = r#"{"type":"event_callback","event_id":"Ev9","event":{"type":"message","subtype":"message_changed","hidden":true,
       "channel":"C0ALERTS","ts":"1760000900.000100",
       "message":{"type":"message","subtype":"bot_message","bot_id":"B0AM","username":"Alertmanager","text":"","ts":"1760000000.000100",
-        "attachments":[{"title":"[RESOLVED] HighErrorRate api (prod critical)","title_link":"http://am:9093/#/alerts?receiver=slack"}]},
+        "attachments":[{"title":"[RESOLVED] HighErrorRate api (prod critical)","title_link":"http://am:9093/#/alerts?receiver=slack",
+          "text":"*Summary:* 5xx > 5% on api\n*Description:* error ratio 0.12 for 10m"}]},
       "previous_message":{"type":"message","ts":"1760000000.000100","text":""}}}"#;
+    // Alertmanager edits a message (`edit_messages`) by rendering the whole template again, so
+    // the resolved version carries the same text as the firing one.
     let a = alert(json);
     assert_eq!(a.status, AlertStatus::Resolved);
     assert_eq!(a.slack.channel.as_deref(), Some("C0ALERTS"));

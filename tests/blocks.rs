@@ -124,6 +124,7 @@ fn ctx() -> ReplyContext<'static> {
         elapsed_ms: 2345,
         fingerprint: Some("3f2a9c0d5e7b1a4c"),
         sources: &[],
+        target: None,
     }
 }
 
@@ -135,6 +136,7 @@ fn empty_ctx() -> ReplyContext<'static> {
         elapsed_ms: 0,
         fingerprint: None,
         sources: &[],
+        target: None,
     }
 }
 
@@ -520,6 +522,7 @@ fn button_values_without_or_with_a_huge_fingerprint() {
         &ReplyContext {
             fingerprint: Some(&huge),
             sources: &[],
+            target: None,
             ..ctx()
         },
     );
@@ -719,6 +722,7 @@ fn markdown_and_slack_control_characters_are_neutralised() {
         elapsed_ms: u64::MAX,
         fingerprint: Some(nasty),
         sources: &[],
+        target: None,
     };
     let blocks = check_all(&rca, &ctx);
     let rc = section_starting(&blocks, "*🎯 Root cause*").expect("root cause");
@@ -776,6 +780,7 @@ fn everything_huge_at_once() {
         elapsed_ms: 1,
         fingerprint: Some(&title),
         sources: &[],
+        target: None,
     };
     check_all(&rca, &ctx);
     let text = render_text(&rca, &ctx);
@@ -896,6 +901,7 @@ fn seeded_random_rcas_stay_within_limits() {
             elapsed_ms: rng.next() % 1_000_000,
             fingerprint: Some(&fp),
             sources: &[],
+            target: None,
         };
         check_all(&rca, &ctx);
     }

@@ -90,7 +90,7 @@ async fn every_scenario_answers_the_same_live_as_from_fixtures() {
             .find(|a| a.name == route.agent)
             .expect("agent");
         let both = Both::new(&dir, &KubernetesSettings::default()).await;
-        for planned in engine.planned_calls(agent, &alert) {
+        for planned in engine.planned_calls(agent, &alert, &sre_agent::target::resolve(&alert)) {
             let Ok(planned) = planned else { continue };
             if !KUBE_TOOLS.contains(&planned.tool.as_str()) {
                 continue;

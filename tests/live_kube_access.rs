@@ -74,7 +74,9 @@ async fn rbac_refusal_is_an_evidence_gap_and_other_tools_answer() {
         .find(|a| a.name == "kubernetes")
         .expect("agent")
         .clone();
-    let evidence = engine.collect(&agent, &alert).await;
+    let evidence = engine
+        .collect(&agent, &alert, &sre_agent::target::resolve(&alert))
+        .await;
     assert!(
         evidence.outputs.iter().all(|o| !matches!(
             o.outcome,

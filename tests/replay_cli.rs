@@ -87,6 +87,7 @@ fn replay_json_has_the_documented_shape() {
             "route",
             "skip_reason",
             "sources",
+            "target",
             "text"
         ]
     );

@@ -19,6 +19,7 @@ use crate::rca::Rca;
 use crate::redact::{redact_rca, redact_string};
 use crate::router::{Route, Router, RouterError};
 use crate::slack::blocks::{ReplyContext, render_blocks, render_text};
+use crate::target::{self, Target};
 use crate::tools::{SourceStatus, Toolbox};
 
 /// Everything one run produced.
@@ -33,6 +34,8 @@ pub struct Analysis {
     pub elapsed_ms: f64,
     /// Where the evidence came from (live, fixture, unavailable), as the footer says.
     pub sources: Vec<SourceStatus>,
+    /// The object the alert is about, and how it was found.
+    pub target: Target,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -104,12 +107,13 @@ impl Engine {
         &self,
         agent: &AgentSpec,
         alert: &Alert,
+        target: &Target,
     ) -> Vec<Result<ToolCall, Box<ToolOutput>>> {
         agent
             .collect
             .iter()
             .filter(|c| agent.tools.iter().any(|p| glob_match(p, &c.tool)))
-            .map(|c| match c.render(alert) {
+            .map(|c| match c.render(alert, target) {
                 Ok(args) => {
                     let call = ToolCall {
                         tool: c.tool.clone(),
@@ -141,9 +145,9 @@ impl Engine {
     }
 
     /// Run the tools of the routed agent in parallel, each under the per-call timeout.
-    pub async fn collect(&self, agent: &AgentSpec, alert: &Alert) -> Evidence {
+    pub async fn collect(&self, agent: &AgentSpec, alert: &Alert, target: &Target) -> Evidence {
         let timeout = self.config.config.pipeline.tool_timeout();
-        let planned = self.planned_calls(agent, alert);
+        let planned = self.planned_calls(agent, alert, target);
         let calls = planned.into_iter().map(|p| async move {
             match p {
                 Ok(call) => self.toolbox.call(call, timeout).await,
@@ -158,8 +162,12 @@ impl Engine {
     /// The whole run for one alert. `received` is when the alert reached us.
     pub async fn analyze(&self, alert: &Alert, received: Instant) -> Analysis {
         let route = self.router.route(alert);
+        let span = tracing::Span::current();
+        span.record("agent", route.agent.as_str());
+        span.record("reasoner", self.reasoner.name().as_str());
         let agent = self.agent(&route.agent);
-        let evidence = self.collect(agent, alert).await;
+        let target = target::resolve(alert);
+        let evidence = self.collect(agent, alert, &target).await;
         let template = self
             .config
             .prompts
@@ -231,6 +239,7 @@ impl Engine {
         let elapsed_ms = received.elapsed().as_secs_f64() * 1000.0;
         let sources = self.toolbox.sources().to_vec();
         let title = redact_string(&alert.title);
+        let target_line = target.reply_line();
         let ctx = ReplyContext {
             alert_title: &title,
             service: alert.service.as_deref(),
@@ -238,6 +247,7 @@ impl Engine {
             elapsed_ms: elapsed_ms.round() as u64,
             fingerprint: Some(&alert.fingerprint),
             sources: &sources,
+            target: Some(&target_line),
         };
         let blocks = render_blocks(&rca, &ctx);
         let text = render_text(&rca, &ctx);
@@ -250,6 +260,7 @@ impl Engine {
             text,
             elapsed_ms,
             sources,
+            target,
         }
     }
 

@@ -40,7 +40,7 @@ pub fn alert_hosts(alert: &Alert) -> Vec<String> {
         alert
             .links
             .iter()
-            .any(|l| l.trim_end_matches('/') == word.trim_end_matches('/'))
+            .any(|l| l.url.trim_end_matches('/') == word.trim_end_matches('/'))
     };
     let mut out: Vec<String> = alert.host.iter().cloned().collect();
     out.extend(alert.labels.values().filter(|v| !is_link(v)).cloned());
@@ -126,9 +126,10 @@ mod tests {
     #[test]
     fn config_allows_more_hosts_and_links_are_not_hosts() {
         let mut alert = text_alert("checkout 502s, runbook https://runbooks.example.com/checkout");
-        alert
-            .links
-            .push("https://runbooks.example.com/checkout".into());
+        alert.links.push(crate::alert::Link {
+            kind: crate::alert::LinkKind::Runbook,
+            url: "https://runbooks.example.com/checkout".into(),
+        });
         let none = NetworkSettings::default();
         assert!(
             check(

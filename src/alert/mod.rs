@@ -10,10 +10,22 @@
 //! 2. [`sources`] recognises the dialect and pulls out title, status, labels, service, severity
 //!    and links; anything unrecognised becomes a `text` alert rather than an error.
 //!
+//! Who sent the message is decided by identity first ([`identity`]: the `sources:` mapping of
+//! `agents.yaml`, then the sender's name), and only then by each tool's own markers.
+//!
 //! [`fingerprint`] then gives the alert a stable identity so that a re-fired alert, or its
 //! resolved message, is recognised as the same alert.
+//!
+//! A grouped notification (`[FIRING:3] …` listing three alerts) is **one** [`Alert`]: the labels
+//! the members share are its `labels`, each member keeps its own labels in [`Alert::group`], and
+//! the pipeline runs one analysis for the whole group. [`Alert::target_hints`] lists every raw
+//! string that may name the affected object (label values with their key, positional title
+//! values without one), for target resolution to consume.
 
+mod content;
 pub mod fingerprint;
+pub mod identity;
+pub mod links;
 pub mod slack_event;
 pub mod sources;
 
@@ -23,12 +35,15 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use slack_event::{parse_slack_json, parse_slack_value};
+pub use identity::{SourceMap, SourceRule};
+pub use slack_event::{
+    parse_slack_json, parse_slack_json_with, parse_slack_value, parse_slack_value_with,
+};
 
 /// Largest message body we analyse; longer input is cut (on a char boundary) and marked.
 pub const MAX_ALERT_BYTES: usize = 64 * 1024;
 
-/// Which tool sent the alert, recognised from the message's shape and wording.
+/// Which tool sent the alert: from the sender's identity, else the message's shape and wording.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlertSource {
@@ -36,20 +51,107 @@ pub enum AlertSource {
     Grafana,
     Signoz,
     Datadog,
+    /// An incident forwarded by the PagerDuty Slack app.
+    Pagerduty,
+    /// An alert forwarded by the Opsgenie Slack app.
+    Opsgenie,
     Text,
 }
 
-impl fmt::Display for AlertSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self {
+impl AlertSource {
+    /// Every source, in the order `detect` tries their markers.
+    pub const ALL: [AlertSource; 7] = [
+        AlertSource::Signoz,
+        AlertSource::Grafana,
+        AlertSource::Datadog,
+        AlertSource::Pagerduty,
+        AlertSource::Opsgenie,
+        AlertSource::Alertmanager,
+        AlertSource::Text,
+    ];
+
+    /// The lower-case name used in `agents.yaml` and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
             AlertSource::Alertmanager => "alertmanager",
             AlertSource::Grafana => "grafana",
             AlertSource::Signoz => "signoz",
             AlertSource::Datadog => "datadog",
+            AlertSource::Pagerduty => "pagerduty",
+            AlertSource::Opsgenie => "opsgenie",
             AlertSource::Text => "text",
-        };
-        f.write_str(s)
+        }
     }
+}
+
+impl fmt::Display for AlertSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a link in an alert points at. Links are kept as links: their hosts are never taken as
+/// the host the alert is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    Runbook,
+    Dashboard,
+    Silence,
+    /// The alert's own page: rule, generator URL, monitor, incident.
+    Source,
+    Logs,
+    Traces,
+    Other,
+}
+
+/// One link the message carried, with what it points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub kind: LinkKind,
+    pub url: String,
+}
+
+/// Where a target hint was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HintOrigin {
+    /// A label, named by `key` (from `key = value` lines, bullets, tags, fields, title pairs).
+    Label,
+    /// A bare value in a title that lists label values by position (Alertmanager's and
+    /// Grafana's default titles): which label it was is unknown, so `key` is `None`.
+    TitleValue,
+    /// Prose ("pod X", "node-3", a host name in the text); `key` says what the words called it.
+    Text,
+}
+
+/// A raw string that may name the object the alert is about. Nothing is resolved here.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetHint {
+    pub value: String,
+    pub origin: HintOrigin,
+    /// The label key (or the word that introduced it in prose); `None` for positional values.
+    pub key: Option<String>,
+}
+
+/// One alert of a grouped notification, as the message listed it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertInstance {
+    /// Firing or resolved, when the message says so per alert (Grafana's sections).
+    #[serde(default)]
+    pub status: Option<AlertStatus>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// `summary`, `description`, `runbook_url`, … as the message rendered them.
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// The counts of a status prefix: `[FIRING:2, RESOLVED:1]` → 2 and 1.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlertCounts {
+    pub firing: u32,
+    pub resolved: u32,
 }
 
 /// Firing alerts start an analysis; resolved ones never do.
@@ -100,8 +202,11 @@ pub struct Alert {
     pub host: Option<String>,
     /// Normalised to `critical`, `warning` or `info` when recognisable, else as written.
     pub severity: Option<String>,
+    /// Labels the message names with their key (for a group: the ones every member shares).
+    /// Only closed vocabularies are read from positional title values: `alertname` (the first
+    /// sorted value, shaped like an alert name), `severity` and `env` words.
     pub labels: BTreeMap<String, String>,
-    pub links: Vec<String>,
+    pub links: Vec<Link>,
     pub fired_at: Option<DateTime<Utc>>,
     /// Stable identity: same alert re-fired (or resolved) ⇒ same fingerprint.
     pub fingerprint: String,
@@ -109,6 +214,16 @@ pub struct Alert {
     /// True when the message was longer than [`MAX_ALERT_BYTES`] and was cut.
     #[serde(default)]
     pub truncated: bool,
+    /// The alerts a grouped notification lists one by one, each with its own labels; empty when
+    /// the message does not list them (a default Alertmanager title, Datadog, plain text).
+    #[serde(default)]
+    pub group: Vec<AlertInstance>,
+    /// Firing/resolved counts from a `[FIRING:n]` prefix.
+    #[serde(default)]
+    pub counts: Option<AlertCounts>,
+    /// Raw strings that may name the affected object, with where they came from.
+    #[serde(default)]
+    pub target_hints: Vec<TargetHint>,
 }
 
 impl Alert {

@@ -56,6 +56,9 @@ pub struct ReplyContext<'a> {
     pub fingerprint: Option<&'a str>,
     /// Where the evidence came from; shown when any source is live or unavailable.
     pub sources: &'a [SourceStatus],
+    /// The object the alert is about and how it was found (`deployment shop/checkout — label
+    /// deployment=checkout`), shown under the service.
+    pub target: Option<&'a str>,
 }
 
 /// `Sources: live signoz, kubernetes · unavailable: slack (SLACK_BOT_TOKEN not set)`, or `None`
@@ -140,7 +143,11 @@ pub fn render_blocks(rca: &Rca, ctx: &ReplyContext<'_>) -> Vec<Value> {
         ))
     )));
 
-    blocks.push(section(&summary_mrkdwn(&rca.summary, ctx.service)));
+    blocks.push(section(&summary_mrkdwn(
+        &rca.summary,
+        ctx.service,
+        ctx.target,
+    )));
 
     let root_cause = match rca.root_cause.trim() {
         "" => "_Not determined._".to_owned(),
@@ -211,14 +218,25 @@ fn list_section(heading: &str, items: &[String], partial: bool) -> Option<SlackB
     })
 }
 
-/// The summary, then `*Service:* `svc`` (always kept whole: the summary is cut to make room).
-fn summary_mrkdwn(summary: &str, service: Option<&str>) -> String {
+/// The summary, then `*Service:* `svc`` and `*Target:* …` (always kept whole: the summary is
+/// cut to make room).
+fn summary_mrkdwn(summary: &str, service: Option<&str>, target: Option<&str>) -> String {
     let service = service.filter(|s| !s.trim().is_empty()).map(|svc| {
         format!(
             "*Service:* `{}`",
             truncate(&inline_code(&clip(svc, TITLE_MAX)), TITLE_MAX)
         )
     });
+    let target = target.filter(|t| !t.trim().is_empty()).map(|t| {
+        format!(
+            "*Target:* {}",
+            truncate(&esc(&one_line(&clip(t, 400))), 400)
+        )
+    });
+    let service = match (service, target) {
+        (Some(s), Some(t)) => Some(format!("{s}\n{t}")),
+        (s, t) => s.or(t),
+    };
     let room = limits::SECTION_TEXT - service.as_deref().map_or(0, |s| slen(s) + 1);
     let summary = match summary.trim() {
         "" => String::new(),

@@ -164,6 +164,8 @@ pub struct Metrics {
     pub llm_cost_micro_usd: AtomicU64,
     /// Time spent in the LLM per run.
     pub llm_duration: Histogram,
+    /// `@sre-agent` mentions acted on (questions and "analyse this thread").
+    pub mentions: AtomicU64,
 }
 
 impl Metrics {
@@ -204,7 +206,7 @@ impl Metrics {
     /// Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, queue_depth: usize, ready: bool) -> String {
         let mut out = String::with_capacity(4096);
-        let counters: [(&str, &str, &AtomicU64); 13] = [
+        let counters: [(&str, &str, &AtomicU64); 14] = [
             (
                 "sre_agent_envelopes_received_total",
                 "Socket Mode envelopes received.",
@@ -269,6 +271,11 @@ impl Metrics {
                 "sre_agent_llm_unsupported_claims_total",
                 "Claims of LLM answers not found in the evidence.",
                 &self.llm_unsupported_claims,
+            ),
+            (
+                "sre_agent_mentions_total",
+                "@sre-agent mentions acted on (questions and thread analyses).",
+                &self.mentions,
             ),
         ];
         for (name, help, value) in counters {

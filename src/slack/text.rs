@@ -68,6 +68,12 @@ fn render(rca: &Rca, ctx: &ReplyContext<'_>, e: fn(&str) -> String, cap: Option<
             cut(e(&one_line(&pre(capped, svc, TITLE_MAX))), TITLE_MAX)
         ));
     }
+    if let Some(t) = ctx.target.map(str::trim).filter(|t| !t.is_empty()) {
+        top.push(format!(
+            "Target: {}",
+            cut(e(&one_line(&pre(capped, t, 400))), 400)
+        ));
+    }
     if !rca.summary.trim().is_empty() {
         top.push(e(&pre(capped, rca.summary.trim(), big)));
     }

@@ -1,5 +1,9 @@
 //! Datadog's Slack integration (posted by the Datadog app's bot, so no `bot_message` subtype).
 //!
+//! What a monitor notification shows is the monitor's message with its template variables and
+//! conditional sections (`{{#is_alert}}…{{/is_alert}}`, `{{#is_recovery}}…`) already rendered,
+//! the notified handles, a snapshot, and the scope it alerted on (the channel's `display`
+//! options `message`, `notified`, `snapshot`, `tags` in Datadog's Slack integration API).
 //! Titles look like `[Triggered] <monitor>`, `[Recovered] …`, `[Warn] …`, `[No Data] …`,
 //! `[Re-Triggered] …`, or for multi-alert monitors `[Triggered on {host:web-1}] …`. Tags appear in
 //! the text as `key:value` words (`service:checkout env:prod kube_namespace:prod host:web-1`).
@@ -51,8 +55,12 @@ pub(super) fn extract(title: &str, body: &str, f: &mut Findings) {
 
 /// One `key:value` tag: a lower-case key and a non-empty value that is not a URL or a time.
 fn tag(word: &str) -> Option<(&str, &str)> {
-    let word =
-        word.trim_matches(|c: char| matches!(c, ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}'));
+    let word = word.trim_matches(|c: char| {
+        matches!(
+            c,
+            ',' | ';' | '(' | ')' | '[' | ']' | '{' | '}' | '`' | '*' | '_'
+        )
+    });
     let (k, v) = word.split_once(':')?;
     let key_ok = k.starts_with(|c: char| c.is_ascii_lowercase())
         && k.chars().all(|c| {

@@ -1,61 +1,64 @@
-//! SigNoz's default Slack channel template (an embedded Alertmanager).
+//! SigNoz's default Slack channel template (its embedded Alertmanager).
 //!
-//! Title `[FIRING:1] <alertname> for <job> (k="v", …)`; text lines `*Alert:* X - sev`,
-//! `*Summary:*`, `*Description:*`, `*RelatedLogs:*`, `*RelatedTraces:*`, `*Details:*` followed by
-//! `• *k:* v` bullets. Labels come from the bullets first, then the title; `*Alert:*` gives the
-//! alertname and severity.
+//! `frontend/src/container/CreateAlertChannels/defaults.ts` (SigNoz/signoz, commit 046c1a1)
+//! renders the title as `[FIRING:1] {{ .CommonLabels.alertname }} for {{ .CommonLabels.job }}
+//! (k="v", …)` (the job may be empty: `X for  (…)`) and, per alert, the text
+//!
+//! ```text
+//! *Alert:* <alertname> - <severity>
+//!
+//!  *Summary:* …
+//!  *Description:* …
+//!  *RelatedLogs:* View in <url|logs explorer>
+//!  *RelatedTraces:* View in <url|traces explorer>
+//!
+//!  *Details:*
+//!    • *k:* v
+//! ```
+//!
+//! posted under Alertmanager's default username. The `*RelatedLogs:*`/`*RelatedTraces:*` lines
+//! (rendered even when empty) and SigNoz's own `ruleId`/`ruleSource` labels tell it from an
+//! Alertmanager using the community template. The sections are read by [`super::sections`];
+//! this module reads the title's pairs and its `for <job>`.
 
 use super::{Findings, alertmanager};
 
-/// SigNoz's section markers.
+/// SigNoz's own markers: the related-logs/traces lines, or its rule labels as bullets.
 pub(super) fn looks_like(body: &str) -> bool {
-    let mut details = false;
-    let mut bullet = false;
-    for line in body.lines().map(str::trim) {
-        if line.starts_with("*Alert:*")
-            || line.starts_with("*RelatedLogs:*")
+    body.lines().map(str::trim).any(|line| {
+        line.starts_with("*RelatedLogs:*")
             || line.starts_with("*RelatedTraces:*")
-        {
-            return true;
-        }
-        details |= line.starts_with("*Details:*");
-        bullet |= bullet_pair(line).is_some();
-    }
-    details && bullet
+            || line.starts_with("• *ruleId:*")
+            || line.starts_with("• *ruleSource:*")
+    })
 }
 
-/// Labels from `• *k:* v` bullets and the title; alertname and severity from `*Alert:*`.
-pub(super) fn extract(title: &str, body: &str, f: &mut Findings) {
-    for line in body.lines().map(str::trim) {
-        if let Some((k, v)) = bullet_pair(line) {
-            f.label(k, v);
-        } else if let Some(alert) = line.strip_prefix("*Alert:*") {
-            alert_line(alert.trim(), f);
+/// The title's `(k="v", …)` labels, and `job` from `<alertname> for <job>`.
+pub(super) fn extract(title: &str, f: &mut Findings) {
+    let (group, parens) = alertmanager::split_parens(title);
+    if let Some(p) = parens.filter(|p| p.contains('=')) {
+        for (k, v) in alertmanager::pairs(p) {
+            f.label(k, &v);
         }
     }
-    alertmanager::title_labels(title, f);
-}
-
-/// `X - critical` → alertname `X`, severity `critical`.
-fn alert_line(alert: &str, f: &mut Findings) {
-    match alert.rsplit_once(" - ") {
-        Some((name, sev)) => {
-            f.label("alertname", name);
-            f.label("severity", sev);
+    let job = match f.labels.get("alertname") {
+        Some(name) => group
+            .strip_prefix(name.as_str())
+            .and_then(|rest| rest.strip_prefix(" for"))
+            .map(str::trim),
+        None => {
+            let split = group
+                .rsplit_once(" for ")
+                .or_else(|| group.strip_suffix(" for").map(|name| (name, "")));
+            split.map(|(name, job)| {
+                f.label("alertname", name);
+                job.trim()
+            })
         }
-        None => f.label("alertname", alert),
+    };
+    if let Some(job) = job.filter(|j| !j.is_empty() && !j.contains(char::is_whitespace)) {
+        f.label("job", job);
     }
-}
-
-/// `• *service_name:* checkout` → (`service_name`, `checkout`).
-fn bullet_pair(line: &str) -> Option<(&str, &str)> {
-    let rest = line
-        .strip_prefix('•')
-        .or_else(|| line.strip_prefix("- "))?
-        .trim_start();
-    let rest = rest.strip_prefix('*')?;
-    let (key, value) = rest.split_once(":*")?;
-    Some((key.trim(), value.trim()))
 }
 
 #[cfg(test)]
@@ -63,24 +66,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bullets_and_alert_line() {
-        let body = "*Alert:* checkout latency p99 - critical\n *Details:*\n • *service_name:* checkout\n • *k8s.namespace.name:* shop";
-        assert!(looks_like(body));
+    fn pairs_and_job() {
         let mut f = Findings::default();
+        f.label("alertname", "checkout latency p99");
         extract(
-            "checkout latency p99 for checkout (severity=\"critical\")",
-            body,
+            "checkout latency p99 for checkout (severity=\"critical\", service_name=\"checkout\")",
             &mut f,
         );
-        assert_eq!(f.labels["alertname"], "checkout latency p99");
-        assert_eq!(f.labels["severity"], "critical");
+        assert_eq!(f.labels["job"], "checkout");
         assert_eq!(f.labels["service_name"], "checkout");
-        assert_eq!(f.labels["k8s.namespace.name"], "shop");
+        let mut f = Findings::default();
+        extract("DiskUsageHigh for  (instance=\"db-primary-01\")", &mut f);
+        assert_eq!(f.labels["alertname"], "DiskUsageHigh");
+        assert!(!f.labels.contains_key("job"));
+        assert_eq!(f.labels["instance"], "db-primary-01");
     }
 
     #[test]
-    fn not_signoz() {
-        assert!(!looks_like("*Summary:* x\n*Description:* y"));
-        assert_eq!(bullet_pair("• no stars"), None);
+    fn markers() {
+        assert!(looks_like(" *RelatedLogs:* \n"));
+        assert!(looks_like(" • *ruleId:* 0199"));
+        assert!(!looks_like("*Alert:* x\n*Details:*\n • *k:* `v`"));
     }
 }

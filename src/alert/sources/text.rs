@@ -9,7 +9,7 @@
 //! - labels `node`, `pod`, `container`, `namespace` from "node-3", "node X", "pod X",
 //!   "container X", "namespace X", and `key=value`/`key:value` words for well-known keys.
 
-use super::{Findings, MessageParts, clip_bytes};
+use super::{Findings, MessageParts, clip_bytes, words};
 use crate::alert::{Alert, AlertSource, MAX_ALERT_BYTES, Origin};
 
 /// An alert from free text (`/rca <text>`, `replay "<text>"`).
@@ -17,11 +17,30 @@ pub fn text_alert(text: &str) -> Alert {
     let (kept, truncated) = clip_bytes(text, MAX_ALERT_BYTES);
     let parts = MessageParts {
         body: kept.to_string(),
+        links: bare_links(kept),
         ..MessageParts::default()
     };
     let mut alert = super::build(&parts, AlertSource::Text, Origin::Manual);
     alert.truncated = truncated;
     alert
+}
+
+/// `http(s)://` URLs written in free text, in order, without repeats.
+fn bare_links(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in text.split_whitespace().take(MAX_WORDS) {
+        let Some(start) = word.find("http://").or_else(|| word.find("https://")) else {
+            continue;
+        };
+        let url = word
+            .get(start..)
+            .unwrap_or_default()
+            .trim_end_matches([')', ']', '>', ',', '.', ';', '"', '\'', '*', '_', '`']);
+        if url.len() > "https://".len() && !out.iter().any(|u| u == url) && out.len() < 64 {
+            out.push(url.to_string());
+        }
+    }
+    out
 }
 
 /// Keys whose `key=value` / `key:value` words are taken as labels from any text.
@@ -72,17 +91,17 @@ fn named_objects(text: &str, f: &mut Findings) {
         let word = clean(raw);
         let lower = word.to_lowercase();
         if is_node_name(&lower) {
-            f.label("node", word);
+            f.text_label("node", word);
             continue;
         }
         let next = words.get(i + 1).map(|w| clean(w)).unwrap_or_default();
         match lower.as_str() {
             "node" if is_object_name(next) && next.contains(|c: char| c.is_ascii_digit()) => {
-                f.label("node", next)
+                f.text_label("node", next)
             }
             "pod" => pod_reference(next, f),
-            "container" if is_object_name(next) => f.label("container", next),
-            "namespace" | "ns" if is_object_name(next) => f.label("namespace", next),
+            "container" if is_object_name(next) => f.text_label("container", next),
+            "namespace" | "ns" if is_object_name(next) => f.text_label("namespace", next),
             // "prod deployment", "staging namespace": the environment the text is about.
             "prod" | "production" | "staging"
                 if matches!(
@@ -90,7 +109,7 @@ fn named_objects(text: &str, f: &mut Findings) {
                     "deployment" | "namespace" | "cluster" | "environment" | "pods" | "service"
                 ) =>
             {
-                f.label("env", &lower)
+                f.text_label("env", &lower)
             }
             _ => {}
         }
@@ -107,20 +126,23 @@ fn pod_reference(next: &str, f: &mut Findings) {
         return;
     }
     if let Some(ns) = namespace.filter(|ns| is_object_name(ns)) {
-        f.label("namespace", ns);
+        f.text_label("namespace", ns);
     }
-    f.label("pod", pod);
+    f.text_label("pod", pod);
 }
 
 /// Words looked at per text: enough for any real alert, bounded for hostile input.
 const MAX_WORDS: usize = 4096;
 
-/// `node-3`, `node_12`, `node-a1`.
+/// `node-3`, `node_12`, `node-a1` (a digit is required: `node-exporter` is no node).
 pub(super) fn is_node_name(lower: &str) -> bool {
     lower
         .strip_prefix("node-")
         .or_else(|| lower.strip_prefix("node_"))
-        .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+        .is_some_and(|rest| {
+            rest.chars().all(|c| c.is_ascii_alphanumeric())
+                && rest.chars().any(|c| c.is_ascii_digit())
+        })
 }
 
 /// A Kubernetes-style object name: `checkout-7d9f`, `api`, `ip-10-0-0-1.ec2.internal`.
@@ -129,7 +151,7 @@ fn is_object_name(w: &str) -> bool {
         && w.chars().any(|c| c.is_ascii_alphabetic())
         && w.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && !STOPWORDS.contains(&w.to_lowercase().as_str())
+        && !words::is_stopword(&w.to_lowercase())
 }
 
 /// Trim punctuation a word picks up in prose and Slack mrkdwn.
@@ -158,78 +180,6 @@ fn clean(w: &str) -> &str {
     .trim_end_matches(['.', ':'])
 }
 
-/// Words that follow "for"/"on"/"service" without being a service.
-const STOPWORDS: &[&str] = &[
-    "a",
-    "an",
-    "the",
-    "all",
-    "any",
-    "more",
-    "over",
-    "under",
-    "than",
-    "this",
-    "that",
-    "these",
-    "those",
-    "it",
-    "its",
-    "some",
-    "each",
-    "every",
-    "at",
-    "in",
-    "of",
-    "to",
-    "by",
-    "with",
-    "up",
-    "down",
-    "is",
-    "are",
-    "was",
-    "be",
-    "you",
-    "your",
-    "our",
-    "my",
-    "me",
-    "us",
-    "them",
-    "host",
-    "hosts",
-    "node",
-    "nodes",
-    "pod",
-    "pods",
-    "service",
-    "services",
-    "cluster",
-    "instance",
-    "instances",
-    "minutes",
-    "minute",
-    "hours",
-    "hour",
-    "seconds",
-    "second",
-    "days",
-    "day",
-    "now",
-    "time",
-    "call",
-    "is",
-    "not",
-    "no",
-    "and",
-    "or",
-    "too",
-    "long",
-    "high",
-    "low",
-];
-
 /// Word endings that mark a service name in prose (`user-service`, `search-api`).
 const SERVICE_SUFFIXES: &[&str] = &[
     "-service",
@@ -245,7 +195,8 @@ const SERVICE_SUFFIXES: &[&str] = &[
 
 /// A service named in prose, if any.
 pub(super) fn service_in(text: &str) -> Option<String> {
-    let words: Vec<&str> = text.split_whitespace().take(MAX_WORDS).map(clean).collect();
+    let raw: Vec<&str> = text.split_whitespace().take(MAX_WORDS).collect();
+    let words: Vec<&str> = raw.iter().map(|w| clean(w)).collect();
     let suffixed = words.iter().find(|w| {
         let l = w.to_lowercase();
         SERVICE_SUFFIXES.iter().any(|s| l.ends_with(s)) && is_service_name(w)
@@ -253,14 +204,23 @@ pub(super) fn service_in(text: &str) -> Option<String> {
     if let Some(w) = suffixed {
         return Some((*w).to_string());
     }
+    // A bold key (`*Service:*` of a field or bullet) is a label's name, not prose: the tool's
+    // fields say what their service is (a PagerDuty service is no workload).
+    let bold = |i: usize| {
+        raw.get(i)
+            .is_some_and(|w| w.starts_with('*') || w.ends_with('*'))
+    };
     ["service", "for", "on"].iter().find_map(|lead| {
-        words.windows(2).find_map(|pair| match pair {
-            [w, next] if w.eq_ignore_ascii_case(lead) => {
-                let name = next.split(':').next().unwrap_or_default();
-                is_service_name(name).then(|| name.to_string())
-            }
-            _ => None,
-        })
+        words
+            .windows(2)
+            .enumerate()
+            .find_map(|(i, pair)| match pair {
+                [w, next] if w.eq_ignore_ascii_case(lead) && !bold(i) => {
+                    let name = next.split(':').next().unwrap_or_default();
+                    is_service_name(name).then(|| name.to_string())
+                }
+                _ => None,
+            })
     })
 }
 
@@ -273,16 +233,22 @@ fn is_service_name(w: &str) -> bool {
         && w.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         && w != w.to_uppercase()
-        && !STOPWORDS.contains(&lower.as_str())
+        && !words::is_free_word(&lower)
+        && !words::is_monitoring_component(&lower)
         && !is_node_name(&lower)
 }
 
-/// The first hostname-like word with a dot (`api.example.com`, `ledger.payments.svc`).
-pub(super) fn host_in(text: &str) -> Option<String> {
+/// The first hostname-like word with a dot (`api.example.com`, `ledger.payments.svc`) that is
+/// not one of `links` (hosts of the message's links, and a link's label followed by its URL, are
+/// links, not the host the alert is about).
+pub(super) fn host_in(text: &str, links: &[String]) -> Option<String> {
     let mut words = text.split_whitespace().take(MAX_WORDS).peekable();
     while let Some(raw) = words.next() {
-        let next_is_assign = words.peek().is_some_and(|n| n.starts_with('='));
-        let skip = raw.contains("://")
+        let next = words.peek();
+        let next_is_assign = next.is_some_and(|n| n.starts_with('='));
+        let next_is_url = next.is_some_and(|n| n.starts_with("(http"));
+        let skip = next_is_url
+            || raw.contains("://")
             || raw.contains('=')
             || raw.contains('@')
             || raw.trim_end_matches('*').ends_with(':')
@@ -293,8 +259,9 @@ pub(super) fn host_in(text: &str) -> Option<String> {
         let word = clean(raw);
         let word = word.split('/').next().unwrap_or_default();
         let word = word.split(':').next().unwrap_or_default();
-        if is_hostname(word) {
-            return Some(word.to_lowercase());
+        let lower = word.to_lowercase();
+        if is_hostname(word) && !links.contains(&lower) {
+            return Some(lower);
         }
     }
     None
@@ -447,17 +414,17 @@ mod tests {
 
     #[test]
     fn host_heuristics() {
-        assert_eq!(host_in("see https://x.example.com/a"), None);
-        assert_eq!(host_in("p99 2.7s over 5m, v2.3.1, e.g. this"), None);
-        assert_eq!(host_in("read config.yaml"), None);
-        assert_eq!(host_in("• *k8s.namespace.name:* prod"), None);
-        assert_eq!(host_in(" - service.name = checkout"), None);
+        assert_eq!(host_in("see https://x.example.com/a", &[]), None);
+        assert_eq!(host_in("p99 2.7s over 5m, v2.3.1, e.g. this", &[]), None);
+        assert_eq!(host_in("read config.yaml", &[]), None);
+        assert_eq!(host_in("• *k8s.namespace.name:* prod", &[]), None);
+        assert_eq!(host_in(" - service.name = checkout", &[]), None);
         assert_eq!(
-            host_in("NXDOMAIN for ledger.payments.svc.").as_deref(),
+            host_in("NXDOMAIN for ledger.payments.svc.", &[]).as_deref(),
             Some("ledger.payments.svc")
         );
         assert_eq!(
-            host_in("(db.internal:5432)").as_deref(),
+            host_in("(db.internal:5432)", &[]).as_deref(),
             Some("db.internal")
         );
     }

@@ -24,17 +24,18 @@ use slack_morphism::prelude::*;
 use tokio::sync::{Notify, mpsc};
 
 use crate::agent::Engine;
-use crate::alert::{Alert, AlertStatus, Intake, Origin, parse_slack_value};
+use crate::alert::{Alert, AlertStatus, Intake, Origin, SourceMap, parse_slack_value_with};
 use crate::config::{DuplicateNotice, Secret, SlackConfig};
 use crate::pipeline::{DuplicateOf, Pipeline, RunError, RunResult, SubmitError};
 use crate::slack::api::{self, ApiConfig, ApiError, Connector, SlackApi};
-use crate::slack::ingest::{self, Classified, Identity};
+use crate::slack::ingest::{self, Classified, Identity, Skip};
 use crate::slack::links;
 use crate::slack::metrics::Metrics;
 
 mod buttons;
 mod catch_up;
 mod commands;
+mod mentions;
 mod replies;
 
 /// Everything the bot needs besides the pipeline.
@@ -52,6 +53,8 @@ pub struct BotConfig {
     pub max_connections: u32,
     /// First reconnect backoff of the Socket Mode client, seconds.
     pub reconnect_backoff_secs: u64,
+    /// `sources:` of `agents.yaml`: which integration a sender is.
+    pub sources: SourceMap,
 }
 
 /// Environment variables `sre-agent run` reads.
@@ -85,6 +88,7 @@ impl BotConfig {
             api: ApiConfig::default(),
             max_connections: 2,
             reconnect_backoff_secs: 5,
+            sources: SourceMap::default(),
         }
     }
 
@@ -673,6 +677,10 @@ impl Shared {
         event_id: Option<String>,
         received: Instant,
     ) {
+        if event.get("type").and_then(Value::as_str) == Some("app_mention") {
+            self.mention(event, event_id).await;
+            return;
+        }
         match ingest::classify(&event, None, &self.me, &self.cfg.slack.channels) {
             Classified::Skip(why) => self.skip(why.label()),
             Classified::Alert(msg) => {
@@ -697,7 +705,7 @@ impl Shared {
     /// Parse a classified message into an alert with its Slack reference filled in.
     fn parse(&self, msg: &Value, event_id: Option<&str>) -> Option<Alert> {
         let env = ingest::envelope_for_parser(msg, event_id);
-        let mut alert = match parse_slack_value(&env) {
+        let mut alert = match parse_slack_value_with(&env, &self.cfg.sources) {
             Ok(Intake::Alert(a)) => *a,
             Ok(Intake::Ignored(i)) => {
                 tracing::debug!(reason = ?i.reason, detail = %i.detail, "message is not an alert");

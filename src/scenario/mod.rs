@@ -2,14 +2,20 @@
 //!
 //! A replay target is a scenario directory (`alert.json`, `expect.yaml` and the tools' fixture
 //! data), a single alert JSON file (its directory's fixture data is used), or free text (tools
-//! answer "no data"). `eval` replays every scenario of a directory and scores routing, root-cause
-//! hits and latency against `eval.yaml`.
+//! answer "no data"). [`eval()`] replays every scenario of a directory and scores routing, reply
+//! words, root-cause hits and latency against `eval.yaml` ([`expect`] holds both files' types).
+
+mod eval;
+pub mod expect;
+
+pub use eval::{EvalReport, EvalRow, eval, percentile, score};
+pub use expect::{Expectation, ExpectedTarget, TargetKind, Thresholds};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::agent::Engine;
 use crate::alert::{self, Alert, Intake, MAX_ALERT_BYTES, ParseError};
@@ -35,46 +41,6 @@ pub enum AlertInput {
     SlackJson(String),
     /// Free text.
     Text(String),
-}
-
-/// `expect.yaml`: what a correct analysis of the scenario looks like.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Expectation {
-    pub agent: String,
-    /// Words the whole reply text must contain (case-insensitive).
-    #[serde(default)]
-    pub contains: Vec<String>,
-    /// Words the RCA's root cause must contain (case-insensitive).
-    #[serde(default)]
-    pub root_cause: Vec<String>,
-}
-
-/// `eval.yaml`: the thresholds `eval` enforces.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Thresholds {
-    pub routing_accuracy: f64,
-    pub root_cause_hit_rate: f64,
-    pub p95_ms: f64,
-    /// The p95 bound when an LLM reasons (a model takes seconds, not milliseconds).
-    #[serde(default = "default_llm_p95_ms")]
-    pub llm_p95_ms: f64,
-}
-
-fn default_llm_p95_ms() -> f64 {
-    60_000.0
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            routing_accuracy: 1.0,
-            root_cause_hit_rate: 0.9,
-            p95_ms: 250.0,
-            llm_p95_ms: default_llm_p95_ms(),
-        }
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -198,10 +164,15 @@ impl Scenario {
         dirs.iter().map(|d| Scenario::from_dir(d)).collect()
     }
 
-    /// Parse the input into an intake (alert or ignored message).
+    /// Parse the input into an intake (alert or ignored message), with no `sources:` mapping.
     pub fn intake(&self) -> Result<Intake, ParseError> {
+        self.intake_with(&alert::SourceMap::default())
+    }
+
+    /// Parse the input into an intake; `sources` maps senders to sources (`agents.yaml`).
+    pub fn intake_with(&self, sources: &alert::SourceMap) -> Result<Intake, ParseError> {
         match &self.input {
-            AlertInput::SlackJson(json) => alert::parse_slack_json(json),
+            AlertInput::SlackJson(json) => alert::parse_slack_json_with(json, sources),
             AlertInput::Text(text) => Ok(Intake::Alert(Box::new(alert::sources::text_alert(text)))),
         }
     }
@@ -237,6 +208,8 @@ pub struct ReplayOutput {
     pub elapsed_ms: f64,
     /// Where the evidence came from (the RCA footer's `Sources:` line).
     pub sources: Vec<crate::tools::SourceStatus>,
+    /// The object the alert is about, and how it was found.
+    pub target: Option<crate::target::Target>,
 }
 
 /// Run one parsed input through `pipeline`.
@@ -253,6 +226,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
                 text: format!("Not an alert ({:?}): {}", ignored.reason, ignored.detail),
                 elapsed_ms: ms(received),
                 sources: Vec::new(),
+                target: None,
             };
         }
         Intake::Alert(alert) => *alert,
@@ -279,6 +253,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
                 text,
                 elapsed_ms: ms(received),
                 sources: Vec::new(),
+                target: None,
             }
         }
         Processed::Ran(Ok(analysis)) => ReplayOutput {
@@ -291,6 +266,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             text: analysis.text,
             elapsed_ms: analysis.elapsed_ms,
             sources: analysis.sources,
+            target: Some(analysis.target),
         },
         Processed::Ran(Err(e)) => ReplayOutput {
             alert: Some(kept),
@@ -302,6 +278,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             text: format!("Analysis failed: {e}"),
             elapsed_ms: ms(received),
             sources: Vec::new(),
+            target: None,
         },
         Processed::Refused(e) => ReplayOutput {
             alert: Some(kept),
@@ -313,6 +290,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
             text: format!("Not analysed: {e}"),
             elapsed_ms: ms(received),
             sources: Vec::new(),
+            target: None,
         },
     }
 }
@@ -324,7 +302,7 @@ pub async fn replay(base: &Engine, scenario: &Scenario) -> Result<ReplayOutput, 
     let pipeline = Pipeline::start(engine, &base.config().config.pipeline);
     // The clock starts when the alert arrives (tools already up, as in the bot); parsing counts.
     let received = Instant::now();
-    let intake = scenario.intake()?;
+    let intake = scenario.intake_with(&base.config().config.source_map())?;
     Ok(replay_intake(&pipeline, intake, received).await)
 }
 
@@ -332,191 +310,12 @@ fn ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
 
-/// One scenario's eval result.
-#[derive(Debug, Clone, Serialize)]
-pub struct EvalRow {
-    pub name: String,
-    pub expected_agent: String,
-    pub agent: String,
-    pub routed_ok: bool,
-    pub contains_ok: bool,
-    pub root_cause_ok: bool,
-    pub missing_words: Vec<String>,
-    pub elapsed_ms: f64,
-    /// Who answered: `offline`, `llm:<model>`, or `offline (<why the LLM was not used>)`.
-    pub reasoner: String,
-    /// Prompt + completion tokens the LLM spent (0 offline).
-    pub tokens: u64,
-    pub tool_calls: u32,
-    /// Claims of the answer not found in the evidence.
-    pub unsupported: usize,
-    pub cost_usd: Option<f64>,
-}
-
-/// What the LLM cost over the whole eval.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct EvalLlm {
-    pub model_answers: usize,
-    pub fallbacks: usize,
-    pub tokens: u64,
-    pub tool_calls: u64,
-    pub unsupported: usize,
-    pub cost_usd: f64,
-}
-
-/// The whole eval.
-#[derive(Debug, Clone, Serialize)]
-pub struct EvalReport {
-    pub rows: Vec<EvalRow>,
-    pub routing_accuracy: f64,
-    pub contains_rate: f64,
-    pub root_cause_hit_rate: f64,
-    pub p50_ms: f64,
-    pub p95_ms: f64,
-    pub thresholds: Thresholds,
-    /// The reasoner scored (`offline` or `llm:<model>`).
-    pub reasoner: String,
-    /// The LLM's totals, when one reasoned.
-    pub llm: Option<EvalLlm>,
-    pub passed: bool,
-}
-
-/// Replay every scenario under `root` that has an `expect.yaml` and score it.
-pub async fn eval(base: &Engine, root: &Path) -> Result<EvalReport, ScenarioError> {
-    let thresholds_path = root.join("eval.yaml");
-    let thresholds = if thresholds_path.is_file() {
-        serde_yaml::from_str(&read(&thresholds_path)?).map_err(|source| ScenarioError::Yaml {
-            path: thresholds_path.clone(),
-            source,
-        })?
-    } else {
-        Thresholds::default()
-    };
-    let mut rows = Vec::new();
-    for scenario in Scenario::all_in(root)? {
-        let Some(expect) = scenario.expect.clone() else {
-            continue;
-        };
-        let out = replay(base, &scenario).await?;
-        rows.push(score(&scenario.name, &expect, &out));
-    }
-    Ok(summarise(rows, thresholds, &base.reasoner_name()))
-}
-
-/// Compare one replay with its expectation.
-pub fn score(name: &str, expect: &Expectation, out: &ReplayOutput) -> EvalRow {
-    let agent = out
-        .route
-        .as_ref()
-        .map(|r| r.agent.clone())
-        .unwrap_or_default();
-    let text = out.text.to_lowercase();
-    let root = out
-        .rca
-        .as_ref()
-        .map(|r| r.root_cause.to_lowercase())
-        .unwrap_or_default();
-    let mut missing = Vec::new();
-    for w in &expect.contains {
-        if !text.contains(&w.to_lowercase()) {
-            missing.push(format!("reply: {w}"));
-        }
-    }
-    let contains_ok = missing.is_empty();
-    for w in &expect.root_cause {
-        if !root.contains(&w.to_lowercase()) {
-            missing.push(format!("root cause: {w}"));
-        }
-    }
-    let root_cause_ok = out.rca.is_some()
-        && expect
-            .root_cause
-            .iter()
-            .all(|w| root.contains(&w.to_lowercase()));
-    let usage = out.rca.as_ref().and_then(|r| r.usage.clone());
-    EvalRow {
-        name: name.to_string(),
-        expected_agent: expect.agent.clone(),
-        routed_ok: agent == expect.agent,
-        agent,
-        contains_ok,
-        root_cause_ok,
-        missing_words: missing,
-        elapsed_ms: out.elapsed_ms,
-        reasoner: out
-            .rca
-            .as_ref()
-            .map(|r| r.reasoner.clone())
-            .unwrap_or_default(),
-        tokens: usage.as_ref().map_or(0, |u| u.total_tokens()),
-        tool_calls: usage.as_ref().map_or(0, |u| u.tool_calls),
-        unsupported: out.rca.as_ref().map_or(0, |r| r.unsupported.len()),
-        cost_usd: usage.and_then(|u| u.cost_usd),
-    }
-}
-
-fn summarise(rows: Vec<EvalRow>, thresholds: Thresholds, reasoner: &str) -> EvalReport {
-    let is_llm = reasoner.starts_with("llm:");
-    let llm = is_llm.then(|| EvalLlm {
-        model_answers: rows
-            .iter()
-            .filter(|r| r.reasoner.starts_with("llm:"))
-            .count(),
-        fallbacks: rows
-            .iter()
-            .filter(|r| !r.reasoner.starts_with("llm:"))
-            .count(),
-        tokens: rows.iter().map(|r| r.tokens).sum(),
-        tool_calls: rows.iter().map(|r| u64::from(r.tool_calls)).sum(),
-        unsupported: rows.iter().map(|r| r.unsupported).sum(),
-        cost_usd: rows.iter().filter_map(|r| r.cost_usd).sum(),
-    });
-    let p95_bound = if is_llm {
-        thresholds.llm_p95_ms
-    } else {
-        thresholds.p95_ms
-    };
-    let n = rows.len().max(1) as f64;
-    let share = |f: &dyn Fn(&EvalRow) -> bool| rows.iter().filter(|r| f(r)).count() as f64 / n;
-    let routing_accuracy = share(&|r| r.routed_ok);
-    let contains_rate = share(&|r| r.contains_ok);
-    let root_cause_hit_rate = share(&|r| r.root_cause_ok);
-    let mut times: Vec<f64> = rows.iter().map(|r| r.elapsed_ms).collect();
-    times.sort_by(f64::total_cmp);
-    let p50_ms = percentile(&times, 0.50);
-    let p95_ms = percentile(&times, 0.95);
-    let passed = !rows.is_empty()
-        && routing_accuracy >= thresholds.routing_accuracy
-        && root_cause_hit_rate >= thresholds.root_cause_hit_rate
-        && p95_ms <= p95_bound;
-    EvalReport {
-        rows,
-        routing_accuracy,
-        contains_rate,
-        root_cause_hit_rate,
-        p50_ms,
-        p95_ms,
-        thresholds,
-        reasoner: reasoner.to_string(),
-        llm,
-        passed,
-    }
-}
-
-/// Nearest-rank percentile of sorted values (0 when empty).
-pub fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 impl ReplayOutput {
     /// The reply as a person reads it in a terminal (no Slack escaping or length cap).
     pub fn terminal_text(&self) -> String {
         match (&self.rca, &self.alert, &self.route) {
             (Some(rca), Some(alert), Some(route)) => {
+                let target_line = self.target.as_ref().map(crate::target::Target::reply_line);
                 let ctx = crate::slack::blocks::ReplyContext {
                     alert_title: &alert.title,
                     service: alert.service.as_deref(),
@@ -524,80 +323,12 @@ impl ReplayOutput {
                     elapsed_ms: self.elapsed_ms.round() as u64,
                     fingerprint: Some(&alert.fingerprint),
                     sources: &self.sources,
+                    target: target_line.as_deref(),
                 };
                 crate::slack::text::render_terminal(rca, &ctx)
             }
             _ => self.text.clone(),
         }
-    }
-}
-
-impl EvalReport {
-    /// The table `sre-agent eval` prints.
-    pub fn table(&self) -> String {
-        let mut s = String::new();
-        s.push_str(&format!(
-            "{:<28} {:<11} {:<11} {:>5} {:>6} {:>6} {:>9}\n",
-            "scenario", "expected", "routed", "route", "reply", "cause", "ms"
-        ));
-        let mark = |ok: bool| if ok { "ok" } else { "MISS" };
-        for r in &self.rows {
-            s.push_str(&format!(
-                "{:<28} {:<11} {:<11} {:>5} {:>6} {:>6} {:>9.2}\n",
-                r.name,
-                r.expected_agent,
-                r.agent,
-                mark(r.routed_ok),
-                mark(r.contains_ok),
-                mark(r.root_cause_ok),
-                r.elapsed_ms
-            ));
-            if !r.missing_words.is_empty() {
-                s.push_str(&format!("    missing: {}\n", r.missing_words.join(", ")));
-            }
-            if self.llm.is_some() {
-                s.push_str(&format!(
-                    "    {} · {} tool calls · {} tokens{}{}\n",
-                    r.reasoner,
-                    r.tool_calls,
-                    r.tokens,
-                    if r.unsupported > 0 {
-                        format!(" · {} unsupported claims", r.unsupported)
-                    } else {
-                        String::new()
-                    },
-                    r.cost_usd
-                        .map(|c| format!(" · ${c:.4}"))
-                        .unwrap_or_default()
-                ));
-            }
-        }
-        let p95_bound = if self.llm.is_some() {
-            self.thresholds.llm_p95_ms
-        } else {
-            self.thresholds.p95_ms
-        };
-        s.push_str(&format!("reasoner: {}\n", self.reasoner));
-        if let Some(l) = &self.llm {
-            s.push_str(&format!(
-                "llm: {} answers, {} offline fallbacks, {} tool calls, {} tokens, {} unsupported claims, ${:.4}\n",
-                l.model_answers, l.fallbacks, l.tool_calls, l.tokens, l.unsupported, l.cost_usd
-            ));
-        }
-        s.push_str(&format!(
-            "\nscenarios: {}\nrouting accuracy: {:.1}% (min {:.1}%)\nreply has expected words: {:.1}%\nroot cause found: {:.1}% (min {:.1}%)\nlatency: p50 {:.2} ms, p95 {:.2} ms (max {:.0} ms)\nresult: {}\n",
-            self.rows.len(),
-            self.routing_accuracy * 100.0,
-            self.thresholds.routing_accuracy * 100.0,
-            self.contains_rate * 100.0,
-            self.root_cause_hit_rate * 100.0,
-            self.thresholds.root_cause_hit_rate * 100.0,
-            self.p50_ms,
-            self.p95_ms,
-            p95_bound,
-            if self.passed { "PASS" } else { "FAIL" }
-        ));
-        s
     }
 }
 
