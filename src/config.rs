@@ -1,6 +1,6 @@
 //! Configuration: defaults < `agents.yaml` < `SRE_AGENT_*` environment variables (figment).
 //!
-//! `agents.yaml` holds the agents, the tunables (`pipeline:`, `slack:`, `backends:`) and the
+//! `agents.yaml` holds the agents, the tunables (`pipeline:`, `slack:`, `backends:`, `llm:`) and the
 //! metric catalogue (`metrics:`, [`MetricCatalogue`]); any tunable can be
 //! overridden from the environment with `__` as the separator, e.g.
 //! `SRE_AGENT_PIPELINE__WORKERS=8`. Secrets (Slack tokens, API keys) are never read from the
@@ -61,6 +61,10 @@ pub struct Config {
     /// the built-in entry of the same key; see [`MetricCatalogue`].
     #[serde(default)]
     pub metrics: MetricCatalogue,
+    /// The LLM reasoner's tunables and price table (`llm:`); the endpoint and key come from the
+    /// environment only (see [`crate::llm::openai::provider`]).
+    #[serde(default)]
+    pub llm: crate::llm::openai::LlmSettings,
     /// Which integration posted an alert, by its Slack identity (`sources:`): `bot_id`, `app_id`
     /// or `username` → source. A mapped sender's messages are read as that source without
     /// looking at their wording; see [`crate::alert::identity`].
@@ -280,7 +284,7 @@ impl LoadedConfig {
     }
 }
 
-/// `SRE_AGENT_PIPELINE__*`, `SRE_AGENT_SLACK__*` and `SRE_AGENT_BACKENDS__*` only: other
+/// `SRE_AGENT_PIPELINE__*`, `SRE_AGENT_SLACK__*`, `SRE_AGENT_BACKENDS__*` and `SRE_AGENT_LLM__*` only: other
 /// `SRE_AGENT_*` variables (`SRE_AGENT_CONFIG`, `SRE_AGENT_LOG_FORMAT`, …) are the CLI's and must
 /// not reach the config.
 fn tunables_from_env() -> Env {
@@ -290,6 +294,7 @@ fn tunables_from_env() -> Env {
             key.starts_with("pipeline__")
                 || key.starts_with("slack__")
                 || key.starts_with("backends__")
+                || key.starts_with("llm__")
         })
         .split("__")
 }
@@ -444,6 +449,7 @@ pub fn validate(config: &Config, known_tools: &[&str]) -> Vec<String> {
     }
     problems.extend(config.backends.signoz.validate());
     problems.extend(config.metrics.validate());
+    problems.extend(config.llm.validate());
     if let Err(source_problems) = SourceMap::new(&config.sources) {
         problems.extend(source_problems);
     }

@@ -22,6 +22,7 @@ pub mod findings;
 pub mod llm;
 pub mod pipeline;
 pub mod rca;
+pub mod redact;
 pub mod router;
 pub mod scenario;
 pub mod slack;

@@ -9,11 +9,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use sre_agent::agent::Engine;
 use sre_agent::config::{ConfigOrigin, LoadedConfig};
+use sre_agent::llm::Reasoner;
 use sre_agent::llm::offline::OfflineReasoner;
+use sre_agent::llm::openai::{LlmEnv, LlmReasoner};
 use sre_agent::pipeline::Pipeline;
 use sre_agent::scenario::{self, Scenario};
 use sre_agent::slack::{Bot, BotConfig};
@@ -58,6 +60,10 @@ enum Command {
         /// fixtures; the footer names which sources were live and which unavailable.
         #[arg(long)]
         live: bool,
+        /// Who reasons: the LLM the environment configures (OPENAI_API_KEY or
+        /// AZURE_OPENAI_API_KEY), else the offline analyzer (`auto`); or force one.
+        #[arg(long, value_enum, default_value_t = ReasonerChoice::Auto)]
+        reasoner: ReasonerChoice,
     },
     /// Serve one embedded toolset over stdio for any MCP client.
     Mcp {
@@ -74,12 +80,26 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Score the offline analyzer (default) or the LLM the environment configures.
+        #[arg(long, value_enum, default_value_t = ReasonerChoice::Offline)]
+        reasoner: ReasonerChoice,
     },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+/// Which reasoner a command uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ReasonerChoice {
+    /// The LLM when the environment configures one, else offline.
+    Auto,
+    /// The LLM; an error when none is configured.
+    Llm,
+    /// The deterministic offline analyzer.
+    Offline,
 }
 
 #[derive(Subcommand)]
@@ -157,18 +177,17 @@ async fn run(cli: Cli, analysis: Option<tokio::runtime::Handle>) -> anyhow::Resu
             targets,
             json,
             live,
+            reasoner,
         } => {
             let config = config?;
+            let http = live::http_client()?;
+            let reasoner = choose_reasoner(&config, reasoner, &http)?;
             if live {
-                let toolbox = live_toolbox(&config, None).await?;
-                let engine = Engine::new(
-                    Arc::new(config),
-                    Arc::new(toolbox),
-                    Arc::new(OfflineReasoner),
-                )?;
+                let toolbox = live_toolbox(&config, None, &http).await?;
+                let engine = Engine::new(Arc::new(config), Arc::new(toolbox), reasoner)?;
                 replay_live(engine, &targets, json).await
             } else {
-                let engine = engine(config).await?;
+                let engine = engine(config, reasoner).await?;
                 replay(&engine, &targets, json).await
             }
         }
@@ -188,8 +207,15 @@ async fn run(cli: Cli, analysis: Option<tokio::runtime::Handle>) -> anyhow::Resu
             stdio::serve_stdio(toolset, backends, catalogue).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Eval { dir, json } => {
-            let engine = engine(config?).await?;
+        Command::Eval {
+            dir,
+            json,
+            reasoner,
+        } => {
+            let config = config?;
+            let http = live::http_client()?;
+            let reasoner = choose_reasoner(&config, reasoner, &http)?;
+            let engine = engine(config, reasoner).await?;
             let report = scenario::eval(&engine, &dir)
                 .await
                 .with_context(|| format!("eval of {}", dir.display()))?;
@@ -234,15 +260,21 @@ async fn run_bot(
     bot_cfg.max_connections = connections.clamp(1, 10);
     let grace = std::time::Duration::from_secs(slack_cfg.shutdown_grace_secs);
     let api = Bot::web_api(&bot_cfg).context("cannot build the Slack client")?;
-    let toolbox = live_toolbox(&config, Some(api.clone())).await?;
+    // One HTTP client for the process: live sources, external MCP servers, the LLM.
+    let http = live::http_client()?;
+    let reasoner = match choose_reasoner(&config, ReasonerChoice::Auto, &http) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    tracing::info!(reasoner = %reasoner.name(), "reasoner");
+    let toolbox = live_toolbox(&config, Some(api.clone()), &http).await?;
     for source in toolbox.sources() {
         tracing::info!(source = %source.source, mode = ?source.mode, detail = %source.detail, "evidence source");
     }
-    let engine = Arc::new(Engine::new(
-        Arc::new(config),
-        Arc::new(toolbox),
-        Arc::new(OfflineReasoner),
-    )?);
+    let engine = Arc::new(Engine::new(Arc::new(config), Arc::new(toolbox), reasoner)?);
     let pipeline = match analysis {
         Some(handle) => {
             Pipeline::start_on(engine.clone(), &engine.config().config.pipeline, handle)
@@ -294,28 +326,75 @@ async fn wait_for_signal() {
 async fn live_toolbox(
     config: &LoadedConfig,
     slack: Option<Arc<sre_agent::slack::api::SlackApi>>,
+    http: &reqwest::Client,
 ) -> anyhow::Result<Toolbox> {
-    let http = live::http_client()?;
     let lookup = |k: &str| std::env::var(k).ok();
-    let sources = LiveSources::connect(&config.config.backends, &lookup, &http, slack).await;
+    let sources = LiveSources::connect(&config.config.backends, &lookup, http, slack).await;
     let toolbox = Toolbox::start_with(
         sources.backends(),
         Some(Arc::new(config.config.metrics.clone())),
         Some(ExternalServers {
             specs: &config.config.mcp_servers,
             lookup: &lookup,
-            http: &http,
+            http,
         }),
     )
     .await?;
     Ok(toolbox)
 }
 
+/// The reasoner `choice` asks for: the LLM of the environment, or the offline analyzer.
+fn choose_reasoner(
+    config: &LoadedConfig,
+    choice: ReasonerChoice,
+    http: &reqwest::Client,
+) -> anyhow::Result<Arc<dyn Reasoner>> {
+    if choice == ReasonerChoice::Offline {
+        return Ok(Arc::new(OfflineReasoner));
+    }
+    let lookup = |k: &str| std::env::var(k).ok();
+    match LlmReasoner::from_env(&lookup, config.config.llm.clone(), http.clone())
+        .context("the LLM configuration in the environment is incomplete")?
+    {
+        Some(llm) => Ok(Arc::new(llm)),
+        None if choice == ReasonerChoice::Llm => anyhow::bail!(
+            "--reasoner llm: no LLM is configured; set OPENAI_API_KEY (and OPENAI_MODEL, \
+             OPENAI_BASE_URL) or AZURE_OPENAI_API_KEY, AZURE_OPENAI_ENDPOINT and \
+             AZURE_OPENAI_DEPLOYMENT"
+        ),
+        None => Ok(Arc::new(OfflineReasoner)),
+    }
+}
+
+/// `reasoner: …` of `config check`; `Err` when the LLM variables are incomplete.
+fn reasoner_line() -> Result<(String, Option<LlmEnv>), String> {
+    let lookup = |k: &str| std::env::var(k).ok();
+    match LlmEnv::from_lookup(&lookup) {
+        Ok(Some(env)) => Ok((format!("reasoner: llm ({})", env.describe()), Some(env))),
+        Ok(None) => Ok((
+            "reasoner: offline (no OPENAI_API_KEY or AZURE_OPENAI_API_KEY set)".to_string(),
+            None,
+        )),
+        Err(e) => Err(format!("LLM configuration: {e}")),
+    }
+}
+
 async fn config_check(
     config: Result<LoadedConfig, sre_agent::config::ConfigError>,
     probe: bool,
 ) -> ExitCode {
-    let code = print_config(&config);
+    let mut code = print_config(&config);
+    let llm_env = match reasoner_line() {
+        Ok((line, env)) => {
+            println!("{line}");
+            env
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            code = ExitCode::from(2);
+            None
+        }
+    };
     let (true, Ok(loaded)) = (probe, config) else {
         return code;
     };
@@ -333,6 +412,18 @@ async fn config_check(
     let sources = LiveSources::connect(&loaded.config.backends, &lookup, &http, slack).await;
     for line in sources.probe().await {
         println!("{line}");
+    }
+    if let Some(env) = llm_env {
+        let describe = env.describe();
+        let llm = LlmReasoner::new(env, loaded.config.llm.clone(), http.clone());
+        match llm.probe(std::time::Duration::from_secs(20)).await {
+            Ok(answer) => println!(
+                "llm: OK, model {} answered in {:.2} s ({describe})",
+                answer.model,
+                answer.elapsed.as_secs_f64()
+            ),
+            Err(e) => println!("llm: FAILED: {e} ({describe})"),
+        }
     }
     if !loaded.config.mcp_servers.is_empty() {
         match Toolbox::start_with(
@@ -393,14 +484,10 @@ fn print_config(config: &Result<LoadedConfig, sre_agent::config::ConfigError>) -
     }
 }
 
-/// The engine over empty tools and the offline reasoner; replay swaps in each scenario's data.
-async fn engine(config: LoadedConfig) -> anyhow::Result<Engine> {
+/// The engine over empty tools; replay swaps in each scenario's data.
+async fn engine(config: LoadedConfig, reasoner: Arc<dyn Reasoner>) -> anyhow::Result<Engine> {
     let toolbox = Toolbox::start(fixture_backends(None)?).await?;
-    Ok(Engine::new(
-        Arc::new(config),
-        Arc::new(toolbox),
-        Arc::new(OfflineReasoner),
-    )?)
+    Ok(Engine::new(Arc::new(config), Arc::new(toolbox), reasoner)?)
 }
 
 /// `replay --live`: every target through one pipeline whose tools read the live sources.

@@ -26,8 +26,43 @@ pub struct Rca {
     /// Evidence that was looked for and not found.
     pub missing_evidence: Vec<String>,
     pub confidence: Confidence,
-    /// `offline`, or `llm:<model>`; `offline (llm failed: …)` on fallback.
+    /// `offline`, or `llm:<model>`; `offline (<why the LLM was not used>)` on fallback.
     pub reasoner: String,
+    /// Claims of the answer (numbers, names, times, command targets) that the evidence and the
+    /// alert do not support; shown under "⚠️ Not found in the evidence".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsupported: Vec<String>,
+    /// What the LLM cost this run (also on a fallback: the tokens were spent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<LlmUsage>,
+}
+
+/// Tokens, tool calls and time an LLM spent on one run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LlmUsage {
+    /// The model (OpenAI) or deployment (Azure) asked.
+    pub model: String,
+    /// Prompt tokens over every request of the run.
+    pub prompt_tokens: u64,
+    /// Completion tokens over every request of the run.
+    pub completion_tokens: u64,
+    /// Chat-completion requests sent (tool rounds, the answer, a repair).
+    pub requests: u32,
+    /// Tool calls the model made (refused ones included).
+    pub tool_calls: u32,
+    /// Wall time spent in the LLM loop (requests and the tool calls between them).
+    pub llm_ms: u64,
+    /// Bytes of request bodies sent.
+    pub request_bytes: u64,
+    /// In US dollars, from the `llm.prices` table; `None` when the model has no price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
+}
+
+impl LlmUsage {
+    pub fn total_tokens(&self) -> u64 {
+        self.prompt_tokens + self.completion_tokens
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,23 +1,94 @@
 //! Logging setup (`tracing`) and the ops HTTP server (`/healthz`, `/readyz`, `/metrics`).
 //!
 //! Logs: human-readable text by default, JSON with `SRE_AGENT_LOG_FORMAT=json`.
-//! The level comes from `RUST_LOG` (default `info`). Logs go to stderr so stdout stays the reply.
+//! The level comes from `RUST_LOG` (default `info`). Logs go to stderr so stdout stays the reply,
+//! every line redacted ([`Redacting`]).
+
+use std::io::Write;
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
 
-/// Install the global subscriber once; later calls are no-ops.
+/// Install the global subscriber once (to stderr, redacted); later calls are no-ops.
 pub fn init_logging(default_level: &str) {
+    init_logging_to(default_level, std::io::stderr);
+}
+
+/// Install the global subscriber writing to `writer`, every line redacted
+/// ([`crate::redact`]); later calls are no-ops. Tests pass a buffer to read the logs back.
+pub fn init_logging_to<W>(default_level: &str, writer: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let json = std::env::var("SRE_AGENT_LOG_FORMAT").is_ok_and(|v| v.eq_ignore_ascii_case("json"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(Redacting(writer));
     let _ = if json {
-        builder.json().try_init()
+        // Each line carries the fields of its run's span (run id, fingerprint, channel, agent,
+        // reasoner) at the top level of the JSON object.
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
     } else {
         builder.try_init()
     };
+}
+
+/// A [`MakeWriter`] whose writers redact each log line before it reaches `W`: the last gate for
+/// a secret that a log field carried (alert text, a tool's error, an endpoint's message).
+pub struct Redacting<W>(pub W);
+
+impl<'a, W: MakeWriter<'a>> MakeWriter<'a> for Redacting<W> {
+    type Writer = RedactingWriter<W::Writer>;
+    fn make_writer(&'a self) -> Self::Writer {
+        RedactingWriter {
+            inner: self.0.make_writer(),
+            line: Vec::with_capacity(256),
+        }
+    }
+}
+
+/// Buffers one event's output and writes it redacted when dropped or flushed.
+pub struct RedactingWriter<W: Write> {
+    inner: W,
+    line: Vec<u8>,
+}
+
+impl<W: Write> RedactingWriter<W> {
+    fn emit(&mut self) -> std::io::Result<()> {
+        if self.line.is_empty() {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&self.line);
+        let clean = crate::redact::redact(&text);
+        let result = self.inner.write_all(clean.as_bytes());
+        self.line.clear();
+        result
+    }
+}
+
+impl<W: Write> Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.line.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.emit()?;
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for RedactingWriter<W> {
+    fn drop(&mut self) {
+        let _ = self.emit();
+        let _ = self.inner.flush();
+    }
 }
 
 /// What the ops endpoints report. Implemented by the bot.

@@ -94,6 +94,8 @@ fn full_rca() -> Rca {
         missing_evidence: vec!["cert-manager controller logs".into()],
         confidence: Confidence::new(0.82),
         reasoner: "offline".into(),
+        unsupported: Vec::new(),
+        usage: None,
     }
 }
 
@@ -109,6 +111,8 @@ fn empty_rca() -> Rca {
         missing_evidence: vec![],
         confidence: Confidence::new(0.0),
         reasoner: String::new(),
+        unsupported: Vec::new(),
+        usage: None,
     }
 }
 
@@ -676,6 +680,8 @@ fn empty_strings_everywhere() {
         missing_evidence: vec![String::new()],
         confidence: Confidence::new(f64::NAN),
         reasoner: String::new(),
+        unsupported: Vec::new(),
+        usage: None,
     };
     let blocks = check_all(
         &rca,
@@ -763,6 +769,8 @@ fn everything_huge_at_once() {
         missing_evidence: vec![big("🛡️"); 500],
         confidence: Confidence::new(7.0),
         reasoner: big("r"),
+        unsupported: Vec::new(),
+        usage: None,
     };
     let title = big("🔍");
     let ctx = ReplyContext {
@@ -882,6 +890,8 @@ fn seeded_random_rcas_stay_within_limits() {
             missing_evidence: rng.strings(),
             confidence: Confidence::new(rng.below(100) as f64 / 99.0),
             reasoner: rng.string(),
+            unsupported: Vec::new(),
+            usage: None,
         };
         let (title, svc, agent, fp) = (rng.string(), rng.string(), rng.string(), rng.string());
         let ctx = ReplyContext {

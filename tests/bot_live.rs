@@ -71,9 +71,9 @@ async fn an_alert_gets_an_rca_citing_live_evidence_with_the_sources_in_its_foote
     for cited in [
         "OOMKilled", // the container's last termination, from the API server
         "exit code 137",
-        "4 restarts",
-        "278 MiB → 991 MiB",     // working set series, from SigNoz
-        "54.4 → 56.1 req/s",     // request rate, from SigNoz
+        "2 restarts", // the alerting pod's own count, not the sum over its siblings
+        "278 MiB → 991 MiB", // working set series, from SigNoz
+        "54.4 → 56.1 req/s", // request rate, from SigNoz
         "variant cache enabled", // a log line
         "Sources: live signoz, kubernetes, network",
     ] {

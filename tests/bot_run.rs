@@ -1,6 +1,8 @@
 //! `sre-agent run` end to end as a process: tokens and `SLACK_API_URL` from the environment,
 //! `auth.test` and Socket Mode against the fake Slack, an alert answered in its thread,
-//! `/healthz` on the configured port, then SIGTERM → graceful exit 0.
+//! `/healthz` on the configured port, then SIGTERM → graceful exit 0. Logs are JSON lines; each
+//! line of an analysis carries its run id, fingerprint, channel, agent and reasoner; no token
+//! appears in any line.
 
 mod bot_common;
 mod support;
@@ -47,6 +49,7 @@ async fn bot_run_process_answers_alerts_and_stops_on_sigterm() {
             .env("SRE_AGENT_SLACK__CATCH_UP_MINUTES", "0")
             .env_remove("SRE_AGENT_CONFIG")
             .env("RUST_LOG", "info")
+            .env("SRE_AGENT_LOG_FORMAT", "json")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -107,6 +110,24 @@ async fn bot_run_process_answers_alerts_and_stops_on_sigterm() {
     let status = status.expect("exited after SIGTERM");
     assert_eq!(status.code(), Some(0), "{err}");
     assert!(err.contains("shutting down"), "{err}");
+    // JSON lines; the run's lines carry its identity.
+    let lines: Vec<serde_json::Value> = err
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let finished = lines
+        .iter()
+        .find(|l| l["message"] == "analysis finished")
+        .unwrap_or_else(|| panic!("no 'analysis finished' line in {err}"));
+    let span = &finished["span"];
+    for field in ["run_id", "fingerprint", "channel", "agent", "reasoner"] {
+        assert!(
+            span[field].as_str().is_some_and(|v| !v.is_empty()),
+            "{field} missing from {finished}"
+        );
+    }
+    assert_eq!(span["reasoner"], "offline");
     assert!(!err.contains(fake.bot_token()), "token never logged");
     assert!(!err.contains(fake.app_token()), "token never logged");
 }

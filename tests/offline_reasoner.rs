@@ -1517,8 +1517,10 @@ async fn reasoner_trait_runs_the_analysis() {
         rules: MatchRules::default(),
         tools: vec![],
         collect: vec![],
+        findings: vec![],
     };
     let e = Evidence::default();
+    let target = sre_agent::target::resolve(&a);
     let r = OfflineReasoner;
     assert_eq!(r.name(), "offline");
     let rca = r
@@ -1528,6 +1530,9 @@ async fn reasoner_trait_runs_the_analysis() {
             agent: &spec,
             prompt: "",
             evidence: &e,
+            target: &target,
+            tools: None,
+            deadline: None,
         })
         .await
         .expect("offline never fails");

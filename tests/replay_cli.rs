@@ -11,7 +11,9 @@ fn bin() -> Command {
     cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
     // The environment must not change the shipped configuration under test.
     for (k, _) in std::env::vars() {
-        if k.starts_with("SRE_AGENT_") {
+        // Nor may a developer's LLM configuration reach a real model.
+        if k.starts_with("SRE_AGENT_") || k.starts_with("OPENAI_") || k.starts_with("AZURE_OPENAI_")
+        {
             cmd.env_remove(k);
         }
     }

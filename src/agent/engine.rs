@@ -9,13 +9,14 @@ use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 
-use crate::agent::{AgentSpec, probe_policy, render_prompt};
+use crate::agent::{AgentSpec, AgentTools, probe_policy, render_prompt};
 use crate::alert::Alert;
 use crate::config::{LoadedConfig, glob_match};
 use crate::evidence::{Evidence, ToolCall, ToolOutcome, ToolOutput};
 use crate::llm::offline::OfflineReasoner;
 use crate::llm::{ReasonError, ReasonInput, Reasoner};
 use crate::rca::Rca;
+use crate::redact::{redact_rca, redact_string};
 use crate::router::{Route, Router, RouterError};
 use crate::slack::blocks::{ReplyContext, render_blocks, render_text};
 use crate::target::{self, Target};
@@ -77,6 +78,11 @@ impl Engine {
             reasoner: self.reasoner.clone(),
             fallback: OfflineReasoner,
         }
+    }
+
+    /// The reasoner's name (`offline`, `llm:<model>`).
+    pub fn reasoner_name(&self) -> String {
+        self.reasoner.name()
     }
 
     pub fn config(&self) -> &LoadedConfig {
@@ -199,6 +205,9 @@ impl Engine {
     /// The whole run for one alert. `received` is when the alert reached us.
     pub async fn analyze(&self, alert: &Alert, received: Instant) -> Analysis {
         let route = self.router.route(alert);
+        let span = tracing::Span::current();
+        span.record("agent", route.agent.as_str());
+        span.record("reasoner", self.reasoner.name().as_str());
         let agent = self.agent(&route.agent);
         let (target, evidence) = self
             .collect_for_target(agent, alert, target::resolve(alert))
@@ -211,17 +220,9 @@ impl Engine {
             .unwrap_or_default();
         // Built only for a reasoner that reads it; the offline fallback never does.
         let prompt = if self.reasoner.wants_prompt() {
-            render_prompt(template, alert, &evidence)
+            render_prompt(template, alert, &evidence, self.reasoner.prompt_budget())
         } else {
             String::new()
-        };
-        let input = ReasonInput {
-            alert,
-            route: &route,
-            agent,
-            prompt: &prompt,
-            evidence: &evidence,
-            target: &target,
         };
         // The reasoner gets what is left of the run deadline, minus a margin for the fallback,
         // so a slow model ends in the offline analysis rather than in no analysis at all.
@@ -230,27 +231,62 @@ impl Engine {
         let budget = deadline
             .saturating_sub(received.elapsed())
             .saturating_sub(margin);
-        let answer = match tokio::time::timeout(budget, self.reasoner.reason(input)).await {
+        let tools = AgentTools {
+            toolbox: &self.toolbox,
+            agent,
+            alert,
+            network: &self.config.config.backends.network,
+            timeout: self.config.config.pipeline.tool_timeout(),
+        };
+        let input = ReasonInput {
+            alert,
+            route: &route,
+            agent,
+            prompt: &prompt,
+            evidence: &evidence,
+            target: &target,
+            tools: Some(&tools),
+            deadline: Some(tokio::time::Instant::now() + budget),
+        };
+        let reason_started = Instant::now();
+        // The reasoner keeps its own deadline (and says what it spent); this is the backstop.
+        let backstop = budget + Duration::from_millis(250).min(margin);
+        let answer = match tokio::time::timeout(backstop, self.reasoner.reason(input)).await {
             Ok(answer) => answer,
             Err(_) => Err(ReasonError::Timeout),
         };
-        let rca = match answer {
+        let mut rca = match answer {
             Ok(rca) => rca,
             Err(err) => {
-                tracing::warn!(error = %err, reasoner = %self.reasoner.name(), "reasoner failed; using the offline analyzer");
+                let why = match &err {
+                    ReasonError::Llm { failure, .. } => failure.to_string(),
+                    ReasonError::Timeout => format!(
+                        "{} timed out after {:.0} s",
+                        self.reasoner.name(),
+                        reason_started.elapsed().as_secs_f64()
+                    ),
+                    other => format!("fallback: {other}"),
+                };
+                tracing::warn!(reason = %redact_string(&why), reasoner = %self.reasoner.name(), "reasoner not used; answering with the offline analyzer");
                 let mut rca = match self.fallback.reason(input).await {
                     Ok(rca) => rca,
                     Err(e) => minimal_rca(alert, &e.to_string()),
                 };
-                rca.reasoner = format!("offline (fallback: {err})");
+                rca.reasoner = format!("offline ({why})");
+                if let ReasonError::Llm { usage, .. } = err {
+                    rca.usage = Some(*usage);
+                }
                 rca
             }
         };
+        // Nothing secret reaches Slack, the replay output or the logs.
+        redact_rca(&mut rca);
         let elapsed_ms = received.elapsed().as_secs_f64() * 1000.0;
         let sources = self.toolbox.sources().to_vec();
+        let title = redact_string(&alert.title);
         let target_line = target.reply_line();
         let ctx = ReplyContext {
-            alert_title: &alert.title,
+            alert_title: &title,
             service: alert.service.as_deref(),
             agent: &route.agent,
             elapsed_ms: elapsed_ms.round() as u64,
@@ -260,6 +296,7 @@ impl Engine {
         };
         let blocks = render_blocks(&rca, &ctx);
         let text = render_text(&rca, &ctx);
+        log_run(&route.agent, &rca, elapsed_ms);
         Analysis {
             route,
             evidence,
@@ -283,6 +320,24 @@ fn same_object(a: &Target, b: &Target) -> bool {
     (a.kind, &a.name, &a.namespace, &a.workload) == (b.kind, &b.name, &b.namespace, &b.workload)
 }
 
+/// The one log line per run: who answered, with what confidence, at what cost.
+fn log_run(agent: &str, rca: &Rca, elapsed_ms: f64) {
+    let usage = rca.usage.clone().unwrap_or_default();
+    tracing::info!(
+        agent,
+        reasoner = %rca.reasoner,
+        confidence = rca.confidence.value(),
+        unsupported = rca.unsupported.len(),
+        tokens_in = usage.prompt_tokens,
+        tokens_out = usage.completion_tokens,
+        tool_calls = usage.tool_calls,
+        llm_ms = usage.llm_ms,
+        cost_usd = usage.cost_usd.unwrap_or(0.0),
+        elapsed_ms = elapsed_ms.round() as u64,
+        "analysis finished"
+    );
+}
+
 /// Used only if even the offline analyzer fails: says so, and keeps the alert visible.
 fn minimal_rca(alert: &Alert, why: &str) -> Rca {
     use crate::rca::Confidence;
@@ -297,5 +352,7 @@ fn minimal_rca(alert: &Alert, why: &str) -> Rca {
         missing_evidence: vec![],
         confidence: Confidence::new(0.0),
         reasoner: "none".into(),
+        unsupported: Vec::new(),
+        usage: None,
     }
 }

@@ -9,12 +9,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::FutureExt;
+use tracing::Instrument;
 
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
 use super::{Job, RunError};
 use crate::agent::Engine;
+
+/// A short id for one run, unique within the process (`r1a`, `r1b`…).
+fn next_run_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("r{:x}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
 
 pub(super) struct WorkerPool {
     dispatcher: JoinHandle<()>,
@@ -41,6 +49,15 @@ impl WorkerPool {
                     continue;
                 };
                 let engine = engine.clone();
+                // Every log line of the run carries these (JSON logs put them on each line).
+                let span = tracing::info_span!(
+                    "run",
+                    run_id = %next_run_id(),
+                    fingerprint = %job.alert.fingerprint,
+                    channel = job.alert.slack.channel.as_deref().unwrap_or(""),
+                    agent = tracing::field::Empty,
+                    reasoner = tracing::field::Empty,
+                );
                 analysis.spawn(async move {
                     let deadline = engine.run_deadline();
                     // A panic in a run (a bug) must not pass for a shutdown or kill the pool.
@@ -62,10 +79,19 @@ impl WorkerPool {
                             Err(RunError::DeadlineExceeded(deadline.as_secs()))
                         }
                     };
+                    match &result {
+                        Ok(a) => tracing::info!(
+                            elapsed_ms = a.elapsed_ms.round() as u64,
+                            confidence = a.rca.confidence.value(),
+                            tools = a.evidence.outputs.len(),
+                            "analysis finished"
+                        ),
+                        Err(e) => tracing::warn!(error = %e, "analysis failed"),
+                    }
                     // The caller may have stopped waiting; that is not an error here.
                     let _ = job.done.send(result);
                     drop(permit);
-                });
+                }.instrument(span));
             }
         });
         WorkerPool {

@@ -143,6 +143,13 @@ pub struct Thresholds {
     /// (absent: the target is scored but not enforced).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target_accuracy: Option<f64>,
+    /// The p95 bound when an LLM reasons (a model takes seconds, not milliseconds).
+    #[serde(default = "default_llm_p95_ms")]
+    pub llm_p95_ms: f64,
+}
+
+fn default_llm_p95_ms() -> f64 {
+    60_000.0
 }
 
 impl Default for Thresholds {
@@ -152,6 +159,7 @@ impl Default for Thresholds {
             root_cause_hit_rate: 0.9,
             p95_ms: 250.0,
             target_accuracy: None,
+            llm_p95_ms: default_llm_p95_ms(),
         }
     }
 }

@@ -208,6 +208,14 @@ impl SlackApi {
 
     /// POST a JSON body to a Web API method, with pacing and retries.
     pub async fn post(&self, method: &str, body: &Value) -> Result<Value, ApiError> {
+        // The last gate before Slack: no secret leaves in a message's text.
+        let redacted;
+        let body = if method.starts_with("chat.") {
+            redacted = crate::redact::redact_text_fields(body);
+            &redacted
+        } else {
+            body
+        };
         if matches!(method, "chat.postMessage" | "chat.postEphemeral")
             && let Some(channel) = body.get("channel").and_then(Value::as_str)
         {
@@ -245,6 +253,7 @@ impl SlackApi {
         url: &SlackResponseUrl,
         body: &Value,
     ) -> Result<Value, ApiError> {
+        let body = &crate::redact::redact_text_fields(body);
         self.with_retries("response_url", || {
             let parsed = url.value().clone();
             async move {

@@ -8,6 +8,7 @@
 //! | 1 | header | `🔍 RCA: <alert title>` (plain text) |
 //! | 2 | section | summary, then `*Service:* `svc`` when known |
 //! | 3 | section | `*🎯 Root cause*` |
+//! | 3b | section | `*⚠️ Not found in the evidence*`: claims of an LLM answer the grounding check did not find (omitted when empty) |
 //! | 4 | section | `*🧪 Hypotheses*` (omitted when empty) |
 //! | 5 | section | `*📅 Timeline*`, `• `HH:MM:SS UTC` event` (omitted when empty) |
 //! | 6 | section | `*⚡ Immediate actions*`, numbered, each command in a ``` block (omitted when empty) |
@@ -15,7 +16,7 @@
 //! | 8 | section | `*📊 Key metrics*` with one `fields` entry per metric (omitted when empty) |
 //! | 9 | section | `*🔎 Missing evidence*` bullets (omitted when empty) |
 //! | 10 | divider | |
-//! | 11 | context | `Agent: … · Reasoner: … · Confidence: … · Response time: … s`, then `Sources: live … · unavailable: …` when not replaying fixtures |
+//! | 11 | context | `Agent: … · Reasoner: … · Confidence: … · Response time: … s` (an LLM's reasoner reads `llm:gpt-4o-mini · 2 tool calls · 5.1k tokens · 6.3 s · $0.0012`), then `Sources: live … · unavailable: …` when not replaying fixtures |
 //! | 12 | actions | `rca_actions`: Re-run, 👍 Helpful, 👎 Not helpful |
 //!
 //! Whatever the input, the output stays inside Slack's limits: at most 50 blocks, header ≤ 150,
@@ -39,7 +40,7 @@ use slack_morphism::prelude::{
     SlackContextBlockElement, SlackDividerBlock, SlackHeaderBlock, SlackSectionBlock,
 };
 
-use crate::rca::{Action, Hypothesis, KeyMetric, Likelihood, Rca, TimelineEntry};
+use crate::rca::{Action, Hypothesis, KeyMetric, Likelihood, LlmUsage, Rca, TimelineEntry};
 use crate::tools::{SourceMode, SourceStatus};
 
 pub use super::text::{render_terminal, render_text};
@@ -156,6 +157,11 @@ pub fn render_blocks(rca: &Rca, ctx: &ReplyContext<'_>) -> Vec<Value> {
         &format!("*🎯 Root cause*\n{root_cause}"),
         limits::SECTION_TEXT,
     )));
+    blocks.extend(list_section(
+        UNSUPPORTED_HEADING_MRKDWN,
+        &bullets(&rca.unsupported),
+        true,
+    ));
 
     let hypotheses: Vec<String> = rca.hypotheses.iter().map(hypothesis_mrkdwn).collect();
     let timeline: Vec<String> = rca.timeline.iter().map(timeline_mrkdwn).collect();
@@ -291,7 +297,7 @@ fn footer(rca: &Rca, ctx: &ReplyContext<'_>) -> SlackBlock {
             TITLE_MAX
         ),
         truncate(
-            &esc(&one_line(&clip(or(&rca.reasoner, "unknown"), REASONER_MAX))),
+            &esc(&one_line(&clip(&reasoner_label(rca), REASONER_MAX))),
             REASONER_MAX
         ),
         rca.confidence.label(),
@@ -308,6 +314,62 @@ fn footer(rca: &Rca, ctx: &ReplyContext<'_>) -> SlackBlock {
         ));
     }
     SlackContextBlock::new(elements).into()
+}
+
+/// Heading of the claims the grounding check could not find in the evidence.
+pub const UNSUPPORTED_HEADING: &str = "⚠️ Not found in the evidence";
+const UNSUPPORTED_HEADING_MRKDWN: &str = "*⚠️ Not found in the evidence*";
+
+/// `5.1k`, `950`, `1.2M`.
+fn tokens(n: u64) -> String {
+    match n {
+        0..=999 => n.to_string(),
+        1_000..=999_999 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
+/// `$0.0012`, `$0.123`, `$1.23`.
+fn dollars(c: f64) -> String {
+    if c >= 1.0 {
+        format!("${c:.2}")
+    } else if c >= 0.01 {
+        format!("${c:.3}")
+    } else if c >= 0.0001 {
+        format!("${c:.4}")
+    } else {
+        "<$0.0001".to_owned()
+    }
+}
+
+/// What the LLM cost: `2 tool calls · 5.1k tokens · 6.3 s · $0.0012`.
+pub fn cost_line(usage: &LlmUsage) -> String {
+    let calls = match usage.tool_calls {
+        1 => "1 tool call".to_owned(),
+        n => format!("{n} tool calls"),
+    };
+    let mut s = format!(
+        "{calls} · {} tokens · {:.1} s",
+        tokens(usage.total_tokens()),
+        usage.llm_ms as f64 / 1000.0
+    );
+    if let Some(c) = usage.cost_usd {
+        s.push_str(&format!(" · {}", dollars(c)));
+    }
+    s
+}
+
+/// The footer's reasoner: `llm:gpt-4o-mini · 2 tool calls · 5.1k tokens · 6.3 s`, or
+/// `offline (LLM timed out after 30 s) · …` with what the LLM spent before it failed.
+pub fn reasoner_label(rca: &Rca) -> String {
+    let name = or(&rca.reasoner, "unknown");
+    match &rca.usage {
+        // A model that was never reached cost nothing worth a line.
+        Some(u) if u.total_tokens() > 0 || u.tool_calls > 0 || name.starts_with("llm:") => {
+            format!("{name} · {}", cost_line(u))
+        }
+        _ => name.to_owned(),
+    }
 }
 
 fn buttons(fingerprint: Option<&str>) -> SlackBlock {

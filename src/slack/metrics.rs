@@ -70,9 +70,13 @@ pub struct LabelledCounter {
 
 impl LabelledCounter {
     pub fn inc(&self, labels: &[&str]) {
+        self.add(labels, 1);
+    }
+
+    pub fn add(&self, labels: &[&str], n: u64) {
         let key: Vec<String> = labels.iter().map(|s| s.to_string()).collect();
         if let Ok(mut map) = self.values.lock() {
-            *map.entry(key).or_insert(0) += 1;
+            *map.entry(key).or_insert(0) += n;
         }
     }
 
@@ -146,6 +150,20 @@ pub struct Metrics {
     pub resolved_notes: AtomicU64,
     /// `/rca` commands and shortcuts received.
     pub commands: AtomicU64,
+    /// Runs an LLM took part in, by outcome (`answered`, `fallback`).
+    pub llm_runs: LabelledCounter,
+    /// LLM tokens by direction (`in`: prompt, `out`: completion).
+    pub llm_tokens: LabelledCounter,
+    /// Chat-completion requests sent.
+    pub llm_requests: AtomicU64,
+    /// Tool calls the LLM made.
+    pub llm_tool_calls: AtomicU64,
+    /// Claims of LLM answers not found in the evidence.
+    pub llm_unsupported_claims: AtomicU64,
+    /// LLM spend in micro-dollars (from the `llm.prices` table).
+    pub llm_cost_micro_usd: AtomicU64,
+    /// Time spent in the LLM per run.
+    pub llm_duration: Histogram,
     /// `@sre-agent` mentions acted on (questions and "analyse this thread").
     pub mentions: AtomicU64,
 }
@@ -159,10 +177,36 @@ impl Metrics {
         counter.load(Ordering::Relaxed)
     }
 
+    /// Count what the LLM spent on one run (nothing when no LLM took part).
+    pub fn observe_llm(&self, rca: &crate::rca::Rca) {
+        let Some(u) = &rca.usage else {
+            return;
+        };
+        let outcome = if rca.reasoner.starts_with("llm:") {
+            "answered"
+        } else {
+            "fallback"
+        };
+        self.llm_runs.inc(&[outcome]);
+        self.llm_tokens.add(&["in"], u.prompt_tokens);
+        self.llm_tokens.add(&["out"], u.completion_tokens);
+        self.llm_requests
+            .fetch_add(u64::from(u.requests), Ordering::Relaxed);
+        self.llm_tool_calls
+            .fetch_add(u64::from(u.tool_calls), Ordering::Relaxed);
+        self.llm_unsupported_claims
+            .fetch_add(rca.unsupported.len() as u64, Ordering::Relaxed);
+        if let Some(c) = u.cost_usd.filter(|c| c.is_finite() && *c > 0.0) {
+            self.llm_cost_micro_usd
+                .fetch_add((c * 1e6).round() as u64, Ordering::Relaxed);
+        }
+        self.llm_duration.observe(u.llm_ms as f64 / 1000.0);
+    }
+
     /// Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, queue_depth: usize, ready: bool) -> String {
         let mut out = String::with_capacity(4096);
-        let counters: [(&str, &str, &AtomicU64); 11] = [
+        let counters: [(&str, &str, &AtomicU64); 14] = [
             (
                 "sre_agent_envelopes_received_total",
                 "Socket Mode envelopes received.",
@@ -212,6 +256,21 @@ impl Metrics {
                 "sre_agent_commands_total",
                 "/rca commands and Run RCA shortcuts received.",
                 &self.commands,
+            ),
+            (
+                "sre_agent_llm_requests_total",
+                "Chat-completion requests sent to the LLM.",
+                &self.llm_requests,
+            ),
+            (
+                "sre_agent_llm_tool_calls_total",
+                "Tool calls the LLM made.",
+                &self.llm_tool_calls,
+            ),
+            (
+                "sre_agent_llm_unsupported_claims_total",
+                "Claims of LLM answers not found in the evidence.",
+                &self.llm_unsupported_claims,
             ),
             (
                 "sre_agent_mentions_total",
@@ -265,6 +324,33 @@ impl Metrics {
             &["agent", "vote"],
             &mut out,
         );
+        self.llm_runs.render(
+            "sre_agent_llm_runs_total",
+            "Runs an LLM took part in, by outcome (answered, fallback).",
+            &["outcome"],
+            &mut out,
+        );
+        self.llm_tokens.render(
+            "sre_agent_llm_tokens_total",
+            "LLM tokens, by direction (in: prompt, out: completion).",
+            &["direction"],
+            &mut out,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP sre_agent_llm_cost_usd_total LLM spend in US dollars (llm.prices)."
+        );
+        let _ = writeln!(out, "# TYPE sre_agent_llm_cost_usd_total counter");
+        let _ = writeln!(
+            out,
+            "sre_agent_llm_cost_usd_total {}",
+            self.llm_cost_micro_usd.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        self.llm_duration.render(
+            "sre_agent_llm_duration_seconds",
+            "Time spent in the LLM per run.",
+            &mut out,
+        );
         out
     }
 }
@@ -293,6 +379,47 @@ mod tests {
         assert!(text.contains("sre_agent_queue_depth 3"));
         assert_eq!(m.feedback.get(&["network", "up"]), 2);
         assert_eq!(m.feedback.total(), 2);
+    }
+
+    #[test]
+    fn llm_usage_is_counted() {
+        use crate::rca::{Confidence, LlmUsage, Rca};
+        let m = Metrics::default();
+        let rca = Rca {
+            summary: String::new(),
+            root_cause: String::new(),
+            hypotheses: vec![],
+            timeline: vec![],
+            actions: vec![],
+            prevention: vec![],
+            metrics: vec![],
+            missing_evidence: vec![],
+            confidence: Confidence::new(0.5),
+            reasoner: "llm:gpt-4o-mini".into(),
+            unsupported: vec!["pod `x-1`".into()],
+            usage: Some(LlmUsage {
+                model: "gpt-4o-mini".into(),
+                prompt_tokens: 4000,
+                completion_tokens: 600,
+                requests: 3,
+                tool_calls: 2,
+                llm_ms: 6300,
+                request_bytes: 9000,
+                cost_usd: Some(0.00096),
+            }),
+        };
+        m.observe_llm(&rca);
+        let text = m.render(0, true);
+        assert!(
+            text.contains("sre_agent_llm_tokens_total{direction=\"in\"} 4000"),
+            "{text}"
+        );
+        assert!(text.contains("sre_agent_llm_tokens_total{direction=\"out\"} 600"));
+        assert!(text.contains("sre_agent_llm_tool_calls_total 2"));
+        assert!(text.contains("sre_agent_llm_runs_total{outcome=\"answered\"} 1"));
+        assert!(text.contains("sre_agent_llm_cost_usd_total 0.00096"));
+        assert!(text.contains("sre_agent_llm_duration_seconds_bucket{le=\"10\"} 1"));
+        assert!(text.contains("sre_agent_llm_unsupported_claims_total 1"));
     }
 
     #[test]

@@ -2,9 +2,9 @@
 //! the terminal output of `replay`. Pure functions, no I/O.
 //!
 //! Both renderers carry the same sections as the blocks, in the same order: title, summary and
-//! service, root cause, hypotheses, timeline, immediate actions (with their commands),
-//! prevention, key metrics, missing evidence, and the footer (agent, reasoner, confidence,
-//! response time).
+//! service, root cause, claims not found in the evidence, hypotheses, timeline, immediate
+//! actions (with their commands), prevention, key metrics, missing evidence, and the footer
+//! (agent, reasoner and what the LLM cost, confidence, response time).
 //!
 //! - [`render_text`] is for Slack: text from the RCA is escaped (`&` `<` `>`), and the whole is at
 //!   most 4000 UTF-16 units. When it would be longer, every section gets an equal share of the
@@ -15,8 +15,9 @@
 use std::borrow::Cow;
 
 use super::blocks::{
-    COMMAND_MAX, ITEM_MAX, LINE_MAX, REASONER_MAX, ReplyContext, TITLE_MAX, clip, esc, fit_list,
-    join_clipped, likelihood, limits, one_line, or, seconds, slen, truncate,
+    COMMAND_MAX, ITEM_MAX, LINE_MAX, REASONER_MAX, ReplyContext, TITLE_MAX, UNSUPPORTED_HEADING,
+    clip, esc, fit_list, join_clipped, likelihood, limits, one_line, or, reasoner_label, seconds,
+    slen, truncate,
 };
 use crate::rca::Rca;
 
@@ -91,6 +92,19 @@ fn render(rca: &Rca, ctx: &ReplyContext<'_>, e: fn(&str) -> String, cap: Option<
         items: vec![root_cause],
         partial: true,
     });
+    let unsupported = rca
+        .unsupported
+        .iter()
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            cut(
+                format!("• {}", e(&one_line(&pre(capped, s, LINE_MAX)))),
+                LINE_MAX,
+            )
+        })
+        .collect();
+    push_list(&mut sections, UNSUPPORTED_HEADING, unsupported, true);
 
     let hypotheses = rca
         .hypotheses
@@ -208,11 +222,7 @@ fn render(rca: &Rca, ctx: &ReplyContext<'_>, e: fn(&str) -> String, cap: Option<
             TITLE_MAX
         ),
         cut(
-            e(&one_line(&pre(
-                capped,
-                or(&rca.reasoner, "unknown"),
-                REASONER_MAX
-            ))),
+            e(&one_line(&pre(capped, &reasoner_label(rca), REASONER_MAX))),
             REASONER_MAX
         ),
         rca.confidence.label(),

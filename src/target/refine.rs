@@ -65,9 +65,7 @@ fn pods(evidence: &Evidence) -> impl Iterator<Item = &PodState> {
 /// A pod's workload: the owner chain `get_workload` followed, else the pod's owner reference.
 fn pod_owner(t: &mut Target, evidence: &Evidence) {
     let me = format!("Pod/{}", t.name);
-    let chain = evidence
-        .workloads()
-        .find(|w| w.owner_chain.iter().any(|o| *o == me));
+    let chain = evidence.workloads().find(|w| w.owner_chain.contains(&me));
     let found = match chain {
         Some(w) => owner_kind(&format!("{}/{}", w.kind, w.name)).map(|o| (o, "owner chain")),
         None => pods(evidence)
@@ -99,9 +97,7 @@ fn node_by_address(t: &mut Target, evidence: &Evidence) {
     let ip = ip.to_string();
     let dashed = format!("ip-{}", ip.replace('.', "-"));
     let node = evidence.nodes().find(|n| {
-        n.addresses.iter().any(|a| *a == ip)
-            || n.name == dashed
-            || n.name.starts_with(&format!("{dashed}."))
+        n.addresses.contains(&ip) || n.name == dashed || n.name.starts_with(&format!("{dashed}."))
     });
     if let Some(n) = node {
         t.why.push(format!("node {} has the address {ip}", n.name));

@@ -6,6 +6,7 @@
 
 pub mod fake_dns;
 pub mod fake_kube;
+pub mod fake_llm;
 pub mod fake_signoz;
 pub mod fake_slack;
 pub mod fake_tls;

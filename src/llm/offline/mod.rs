@@ -217,6 +217,8 @@ fn build_rca(ctx: &Ctx<'_>, findings: Vec<Finding>) -> Rca {
         missing_evidence: missing,
         confidence: Confidence::new(confidence),
         reasoner: "offline".into(),
+        unsupported: Vec::new(),
+        usage: None,
     }
 }
 
@@ -290,5 +292,7 @@ fn unknown_rca(ctx: &Ctx<'_>, mut missing: Vec<String>) -> Rca {
         missing_evidence: missing,
         confidence: Confidence::new(0.2),
         reasoner: "offline".into(),
+        unsupported: Vec::new(),
+        usage: None,
     }
 }

@@ -137,6 +137,7 @@ impl Shared {
                 self.metrics
                     .run_duration
                     .observe(analysis.elapsed_ms / 1000.0);
+                self.metrics.observe_llm(&analysis.rca);
                 let blocks = ingest::with_buttons(analysis.blocks, &alert.fingerprint, &agent);
                 (analysis.text, blocks, agent)
             }
