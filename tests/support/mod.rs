@@ -12,3 +12,4 @@ pub mod fake_slack;
 pub mod fake_tls;
 pub mod kube_live;
 pub mod live_stack;
+pub mod properties;
