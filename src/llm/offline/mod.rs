@@ -12,6 +12,7 @@
 //! root cause and the rest into hypotheses. With no evidence at all the detectors fall back to
 //! the alert's wording (most likely causes, confidence ≤ 0.5, and what is missing).
 
+mod causes;
 mod common;
 mod database;
 mod kubernetes;
@@ -24,6 +25,7 @@ use super::{ReasonFuture, ReasonInput, Reasoner};
 use crate::alert::Alert;
 use crate::evidence::{Evidence, ToolOutcome};
 use crate::rca::{Confidence, Hypothesis, Likelihood, Rca, TimelineEntry};
+use crate::target::Target;
 use common::{Ctx, Detector, Finding, REJECTED, hm, quote};
 
 /// Weight applied to a detector that belongs to another agent than the routed one.
@@ -45,7 +47,14 @@ impl Reasoner for OfflineReasoner {
         false
     }
     fn reason<'a>(&'a self, input: ReasonInput<'a>) -> ReasonFuture<'a> {
-        Box::pin(async move { Ok(analyze(input.alert, &input.route.agent, input.evidence)) })
+        Box::pin(async move {
+            Ok(analyze_for(
+                input.alert,
+                &input.route.agent,
+                input.evidence,
+                input.target,
+            ))
+        })
     }
 }
 
@@ -62,10 +71,19 @@ fn agent_detectors(agent: &str) -> &'static [Detector] {
 
 const ALL_AGENTS: [&str; 4] = ["network", "database", "kubernetes", "resource"];
 
-/// Analyse one alert with the evidence the `agent` collected. Never panics, never fails.
+/// Analyse one alert with the evidence the `agent` collected, for the target resolved from the
+/// alert and refined on the evidence. Never panics, never fails.
 pub fn analyze(alert: &Alert, agent: &str, evidence: &Evidence) -> Rca {
-    let ctx = Ctx::new(alert, evidence);
-    let mut findings: Vec<Finding> = Vec::new();
+    let target = crate::target::refine::refine(&crate::target::resolve(alert), alert, evidence);
+    analyze_for(alert, agent, evidence, &target)
+}
+
+/// Analyse one alert for a `target` already resolved (the pipeline's). The general causes (by
+/// class, over findings) compete with the agents' detectors; causes are chosen by evidence,
+/// whatever the agent.
+pub fn analyze_for(alert: &Alert, agent: &str, evidence: &Evidence, target: &Target) -> Rca {
+    let ctx = Ctx::new(alert, evidence).with_target(target);
+    let mut findings: Vec<Finding> = causes::candidates(&ctx, target);
     let own = agent_detectors(agent);
     for det in own {
         if let Some(f) = det(&ctx) {
@@ -97,7 +115,35 @@ pub fn analyze(alert: &Alert, agent: &str, evidence: &Evidence) -> Rca {
         }
     }
     findings.sort_by(|a, b| b.score.total_cmp(&a.score));
-    build_rca(&ctx, findings)
+    let mut rca = build_rca(&ctx, findings);
+    drop_guessed_commands(&ctx, target, &mut rca);
+    rca
+}
+
+/// A command that names a placeholder (`<service>`) or a namespace nobody named is a guess:
+/// it is dropped, and the reply says what is unknown.
+fn drop_guessed_commands(ctx: &Ctx<'_>, target: &Target, rca: &mut Rca) {
+    let before = rca.actions.len();
+    let guessed_ns = format!("-n {} ", ctx.ns);
+    rca.actions.retain(|a| {
+        a.command.as_deref().is_none_or(|c| {
+            !(c.contains("<service>") || c.contains("<host>") || c.contains("<namespace>"))
+                && (ctx.ns_known || !c.contains(&guessed_ns))
+        })
+    });
+    if rca.actions.len() < before {
+        let find = if target.name.is_empty() || !target.kind.runs_pods() {
+            "kubectl get pods --all-namespaces -o wide".to_string()
+        } else {
+            format!(
+                "kubectl get pods --all-namespaces -o wide | grep {}",
+                target.name
+            )
+        };
+        rca.missing_evidence.push(format!(
+            "the alert names no namespace for some checks (left out): find the object with `{find}`"
+        ));
+    }
 }
 
 fn likelihood(score: f64) -> Likelihood {
