@@ -493,8 +493,11 @@ impl<'a> Ctx<'a> {
             if let Some((_, name)) = target.workload() {
                 self.service = name.to_string();
                 self.deployment = name.to_string();
-            } else if target.kind == crate::target::TargetKind::App {
+            } else if target.kind.runs_pods() || target.kind == crate::target::TargetKind::Service {
                 self.service = target.name.clone();
+                if self.deployment.starts_with('<') {
+                    self.deployment = target.name.clone();
+                }
             }
         }
         self

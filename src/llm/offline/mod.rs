@@ -30,6 +30,11 @@ use common::{Ctx, Detector, Finding, REJECTED, hm, quote};
 
 /// Weight applied to a detector that belongs to another agent than the routed one.
 const OFF_AGENT_WEIGHT: f64 = 0.85;
+/// Score from which a general cause rests on direct evidence (a termination reason, an event,
+/// an error class in the logs).
+const DIRECT: f64 = 0.75;
+/// Weight of the agents' detectors when a general cause rests on direct evidence.
+const DETECTOR_WEIGHT_BESIDE_DIRECT: f64 = 0.9;
 /// Most timeline entries in an RCA.
 const MAX_TIMELINE: usize = 12;
 /// Most hypotheses in an RCA.
@@ -83,7 +88,11 @@ pub fn analyze(alert: &Alert, agent: &str, evidence: &Evidence) -> Rca {
 /// whatever the agent.
 pub fn analyze_for(alert: &Alert, agent: &str, evidence: &Evidence, target: &Target) -> Rca {
     let ctx = Ctx::new(alert, evidence).with_target(target);
-    let mut findings: Vec<Finding> = causes::candidates(&ctx, target);
+    let general: Vec<Finding> = causes::candidates(&ctx, target);
+    // A cause read from a finding (the system saying what happened) outranks an agent detector's
+    // reading of the same story: the detectors' scores are discounted when one exists.
+    let direct = general.iter().any(|f| f.score >= DIRECT);
+    let mut findings: Vec<Finding> = Vec::new();
     let own = agent_detectors(agent);
     for det in own {
         if let Some(f) = det(&ctx) {
@@ -114,10 +123,39 @@ pub fn analyze_for(alert: &Alert, agent: &str, evidence: &Evidence, target: &Tar
             }
         }
     }
+    if direct {
+        for f in &mut findings {
+            f.score *= DETECTOR_WEIGHT_BESIDE_DIRECT;
+        }
+    }
+    findings.extend(general);
     findings.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut rca = build_rca(&ctx, findings);
     drop_guessed_commands(&ctx, target, &mut rca);
+    drop_unseen_engines(&ctx, &mut rca);
     rca
+}
+
+/// Database engines whose advice needs the engine in the alert or the evidence.
+const ENGINES: &[&str] = &["mongo"];
+
+/// Advice for a database engine that neither the alert nor the evidence mentions (MongoDB
+/// commands for a PostgreSQL alert) is dropped: rivals keep their place only with their engine.
+fn drop_unseen_engines(ctx: &Ctx<'_>, rca: &mut Rca) {
+    let seen = |engine: &str| {
+        ctx.hay.contains(engine)
+            || serde_json::to_string(ctx.evidence)
+                .map(|t| t.to_lowercase().contains(engine))
+                .unwrap_or(true)
+    };
+    for engine in ENGINES.iter().filter(|e| !seen(e)) {
+        let mentions = |t: &str| t.to_lowercase().contains(engine);
+        rca.hypotheses.retain(|h| !mentions(&h.cause));
+        rca.actions
+            .retain(|a| !mentions(&a.title) && !a.command.as_deref().is_some_and(mentions));
+        rca.prevention.retain(|p| !mentions(p));
+        rca.missing_evidence.retain(|m| !mentions(m));
+    }
 }
 
 /// A command that names a placeholder (`<service>`) or a namespace nobody named is a guess:
@@ -231,9 +269,9 @@ fn build_rca(ctx: &Ctx<'_>, findings: Vec<Finding>) -> Rca {
     // Actions: the winner's, then one check per plausible rival.
     let mut actions = best.actions.clone();
     for f in rest.iter().filter(|f| f.score >= 0.3).take(2) {
-        if let Some(a) = f.actions.first() {
-            actions.push(a.clone());
-        }
+        // A rival nearly as likely (often the same story read another way) brings its checks.
+        let n = if best.score - f.score < 0.1 { 3 } else { 1 };
+        actions.extend(f.actions.iter().take(n).cloned());
     }
     // The same command twice (a rival suggesting the winner's check) is one step.
     let mut seen = HashSet::new();

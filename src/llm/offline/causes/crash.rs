@@ -150,10 +150,12 @@ pub(crate) fn crash_exit(facts: &Facts<'_>) -> Vec<Finding> {
     let image_words = image.map(|i| format!(" (image {i})")).unwrap_or_default();
     let mut c = Finding::new("general-crash-exit", format!("{pod} exits: {}", f.fact));
     cite(&mut c, f);
+    let mut effect = String::new();
     if f.fact != "crash_loop_back_off"
         && let Some(b) = backoff.iter().find(|b| b.subject == f.subject)
     {
         c.for_(format!("effect: {}", b.detail));
+        effect = " The CrashLoopBackOff is its effect.".to_string();
     }
     let strength_score = base_score(f.strength) - off_target(facts, f);
     let (score, why) = match (f.fact.as_str(), line) {
@@ -174,7 +176,11 @@ pub(crate) fn crash_exit(facts: &Facts<'_>) -> Vec<Finding> {
             0.84 - off_target(facts, f),
             format!(
                 "its last error log line reports {}: \"{}\"",
-                class.words(),
+                if class == LogClass::MissingConfig {
+                    "a missing or invalid configuration setting"
+                } else {
+                    class.words()
+                },
                 quote(l, 200)
             ),
         ),
@@ -191,7 +197,7 @@ pub(crate) fn crash_exit(facts: &Facts<'_>) -> Vec<Finding> {
     if let Some((_, l)) = line {
         c.for_(format!("last error line of {pod}: \"{}\"", quote(l, 200)));
     }
-    c.root_cause = format!("The {}{image_words}: {why}.", f.detail);
+    c.root_cause = format!("The {}{image_words}: {why}.{effect}", f.detail);
     c.summary = format!("{pod} keeps exiting: {why}.");
     c.cause = format!("{pod}: {}", quote(&why, 90));
     note_rollout(&mut c, facts);

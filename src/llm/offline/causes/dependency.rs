@@ -140,11 +140,27 @@ pub(crate) fn dependency_errors(facts: &Facts<'_>) -> Vec<Finding> {
         for s in &support {
             cite(&mut c, s);
         }
+        let server_limit = class == "pool"
+            && [
+                "too many clients",
+                "connection slots are reserved",
+                "too many connections",
+            ]
+            .iter()
+            .any(|m| line.to_ascii_lowercase().contains(m));
         let short = host.as_deref().is_some_and(|h| !h.contains('.'));
+        let caller_ns = facts.ns();
         let extra = if class == "dns" && short {
-            " A short name resolves only in the caller's own namespace (<name>.<namespace>.svc)."
+            match (&host, &caller_ns) {
+                (Some(h), Some(ns)) => format!(
+                    " A short name resolves only in the caller's own namespace: from {ns}, {h} means {h}.{ns}.svc.cluster.local; a Service in another namespace needs its namespace in the name."
+                ),
+                _ => " A short name resolves only in the caller's own namespace; a Service in another namespace needs its namespace in the name.".to_string(),
+            }
+        } else if server_limit {
+            " The database server refuses new connections: its max_connections is used up by all clients together (pools x replicas, batch jobs); see who holds them (pg_stat_activity / SHOW PROCESSLIST by client).".to_string()
         } else {
-            ""
+            String::new()
         };
         let probe = support
             .first()

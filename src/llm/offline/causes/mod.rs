@@ -90,19 +90,21 @@ impl<'a> Facts<'a> {
     /// Whether a finding's subject (`Pod/x`, `Node/y`, `StatefulSet/z`, a pod or service name)
     /// belongs to the target: the target itself, or a pod of the target's workload.
     pub fn about_target(&self, f: &Fact) -> bool {
-        let subject = f
+        let (kind, subject) = f
             .subject
             .split_once('/')
-            .map_or(f.subject.as_str(), |s| s.1);
+            .unwrap_or(("", f.subject.as_str()));
         let t = &self.target;
         if t.name.is_empty() {
             return false;
         }
-        if subject == t.name {
+        let workload = t.workload().map(|(_, n)| n).unwrap_or(t.name.as_str());
+        if subject == t.name || subject == workload {
             return true;
         }
-        let workload = t.workload().map(|(_, n)| n).unwrap_or(t.name.as_str());
-        t.kind.runs_pods() && belongs_to(subject, workload)
+        // A pod (or a log's pod name) belongs to the workload by its name; another object
+        // (a Job, a Node, a Service) is the target only by its own name.
+        matches!(kind, "" | "Pod") && t.kind.runs_pods() && belongs_to(subject, workload)
     }
 
     /// The target's findings first, then the others; within each, the input order.

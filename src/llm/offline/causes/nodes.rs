@@ -20,15 +20,24 @@ pub(crate) fn used_in_eviction(message: &str) -> Option<f64> {
 
 /// A node NotReady, with the condition's message (`Kubelet stopped posting node status`).
 pub(crate) fn node_not_ready(facts: &Facts<'_>) -> Vec<Finding> {
-    let found = facts.target_first(facts.with(&["node_not_ready"]));
+    // The node controller also writes NodeNotReady on each pod of the node: the node's own
+    // finding first, else the node the pod runs on.
+    let mut found = facts.target_first(facts.with(&["node_not_ready"]));
+    found.sort_by_key(|f| !f.subject.starts_with("Node/"));
     let Some(f) = found.first() else {
         return Vec::new();
     };
-    let node = f
-        .subject
-        .strip_prefix("Node/")
-        .unwrap_or(&f.subject)
-        .to_string();
+    let node = match f.subject.strip_prefix("Pod/") {
+        Some(pod) => match facts.ctx.pod_node(pod) {
+            Some(n) => n,
+            None => return Vec::new(),
+        },
+        None => f
+            .subject
+            .strip_prefix("Node/")
+            .unwrap_or(&f.subject)
+            .to_string(),
+    };
     let said = f.cites.join("; ");
     let kubelet = said
         .to_ascii_lowercase()

@@ -3,6 +3,7 @@
 //! credentials, credentials refused (`unauthorized`), a rate limit, an unreachable registry.
 
 use super::{Facts, base_score, cite, note_rollout, pod_name};
+use crate::findings::{PullProblem, pull_problem};
 use crate::llm::offline::common::{Finding, quote};
 
 /// `repo:tag` → (`repo`, `tag`); a digest or no tag gives no tag.
@@ -23,6 +24,19 @@ fn image_in(detail: &str) -> Option<&str> {
     rest.split_whitespace().next()
 }
 
+/// The registry's answer in a pull-failure event of `pod` (`Failed`, `ErrImagePull`), when it
+/// says more than "back-off".
+fn pull_event<'a>(facts: &Facts<'a>, pod: &str) -> Option<(PullProblem, &'a str)> {
+    facts
+        .ctx
+        .events
+        .iter()
+        .filter(|e| pod_name(&e.object) == pod)
+        .filter(|e| e.message.to_ascii_lowercase().contains("pull"))
+        .map(|e| (pull_problem(&e.reason, &e.message), e.message.as_str()))
+        .find(|(p, _)| *p != PullProblem::Unknown)
+}
+
 /// A pod waiting in ImagePullBackOff / ErrImagePull, with the registry's answer.
 pub(crate) fn image_pull(facts: &Facts<'_>) -> Vec<Finding> {
     const PULL: &[&str] = &[
@@ -39,10 +53,19 @@ pub(crate) fn image_pull(facts: &Facts<'_>) -> Vec<Finding> {
         return Vec::new();
     };
     let pod = pod_name(&f.subject);
+    // The waiting message often says only that the pull backs off; the kubelet's `Failed` event
+    // of the same pod carries the registry's answer.
+    let event = (f.fact == "image_pull_failed")
+        .then(|| pull_event(facts, pod))
+        .flatten();
+    let fact = event.map(|(p, _)| p.fact()).unwrap_or(f.fact.as_str());
     let image = image_in(&f.detail).unwrap_or_default();
     let (repo, tag) = split_image(image);
-    let said = f.cites.first().cloned().unwrap_or_default();
-    let why = match f.fact.as_str() {
+    let said = event
+        .map(|(_, m)| m.to_string())
+        .or_else(|| f.cites.first().cloned())
+        .unwrap_or_default();
+    let why = match fact {
         "image_tag_not_found" => format!(
             "the registry has no tag {} in repository {repo} (not found / manifest unknown): the tag is wrong or was never pushed",
             tag.unwrap_or("(none)")
@@ -63,7 +86,11 @@ pub(crate) fn image_pull(facts: &Facts<'_>) -> Vec<Finding> {
         _ => "the pull fails; the registry's message says why".to_string(),
     };
     let mut c = Finding::new("general-image-pull", format!("{pod}: image pull fails"));
-    c.score = base_score(f.strength) + 0.02;
+    c.score = if event.is_some() {
+        base_score(crate::findings::Strength::Decisive)
+    } else {
+        base_score(f.strength)
+    } + 0.02;
     cite(&mut c, f);
     c.root_cause = format!(
         "Pod {pod} cannot pull image {image}: {why}. ({})",
@@ -81,7 +108,7 @@ pub(crate) fn image_pull(facts: &Facts<'_>) -> Vec<Finding> {
         "The kubelet's pull errors",
         facts.kubectl(ns, &format!("describe pod {pod}")),
     );
-    if f.fact == "image_pull_unauthorized" || f.fact == "image_repository_or_access" {
+    if fact == "image_pull_unauthorized" || fact == "image_repository_or_access" {
         c.cmd(
             "The pull secrets the pod uses",
             facts.kubectl(

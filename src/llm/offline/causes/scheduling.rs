@@ -97,6 +97,20 @@ pub(crate) fn unschedulable(facts: &Facts<'_>) -> Vec<Finding> {
             );
             c.summary = format!("{pod} cannot be scheduled: {what}.");
             c.step(check);
+            if f.fact == "unbound_pvc" {
+                for e in facts.ctx.events.iter().filter(|e| {
+                    e.object.starts_with("PersistentVolumeClaim/")
+                        && matches!(e.reason.as_str(), "ProvisioningFailed" | "FailedBinding")
+                }) {
+                    c.for_(format!("{} {}: {}", e.reason, e.object, quote(&e.message, 200)));
+                    c.root_cause.push_str(&format!(
+                        " The claim {} does not bind: {}.",
+                        e.object.trim_start_matches("PersistentVolumeClaim/"),
+                        quote(&e.message, 200)
+                    ));
+                    c.score = c.score.max(0.88);
+                }
+            }
             note_rollout(&mut c, facts);
             c.cmd(
                 "The scheduler's full message and the pod's requests",

@@ -162,7 +162,7 @@ fn an_exit_code_is_explained_by_the_last_error_line() {
         c.root_cause
     );
     assert!(
-        c.root_cause.contains("a missing setting"),
+        c.root_cause.contains("configuration setting"),
         "{}",
         c.root_cause
     );
@@ -450,4 +450,84 @@ fn driver_errors_name_the_dependency_and_its_class() {
     }]);
     let found = run(dependency::dependency_errors, &ev, &deploy());
     assert!(found.iter().all(|c| c.score <= 0.45));
+}
+
+#[test]
+fn an_unbound_claim_says_why_it_does_not_bind() {
+    let sts = target(TargetKind::StatefulSet, "ledger-db", "billing-3");
+    let ev = evidence(vec![Observation::Events {
+        events: vec![
+            event(
+                "FailedScheduling",
+                "Pod/ledger-db-2",
+                "0/5 nodes are available: pod has unbound immediate PersistentVolumeClaims. preemption: 0/5 nodes are available: 5 Preemption is not helpful for scheduling.",
+            ),
+            event(
+                "ProvisioningFailed",
+                "PersistentVolumeClaim/data-ledger-db-2",
+                "storageclass.storage.k8s.io \"fast-ssd\" not found",
+            ),
+        ],
+    }]);
+    let c = run(scheduling::unschedulable, &ev, &sts).remove(0);
+    assert!(c.root_cause.contains("fast-ssd"), "{}", c.root_cause);
+    assert!(
+        c.actions
+            .iter()
+            .any(|a| a.command.as_deref() == Some("kubectl get storageclass"))
+    );
+}
+
+#[test]
+fn a_server_connection_limit_is_told_from_a_client_pool() {
+    let ev = evidence(vec![Observation::Logs {
+        records: (0..3)
+            .map(|_| {
+                log(
+                    POD,
+                    "FATAL: sorry, too many clients already (SQLSTATE 53300)",
+                )
+            })
+            .collect(),
+    }]);
+    let c = run(dependency::dependency_errors, &ev, &deploy()).remove(0);
+    assert!(c.root_cause.contains("max_connections"), "{}", c.root_cause);
+    let ev = evidence(vec![Observation::Logs {
+        records: (0..3)
+            .map(|_| log(POD, "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30"))
+            .collect(),
+    }]);
+    let c = run(dependency::dependency_errors, &ev, &deploy()).remove(0);
+    assert!(
+        !c.root_cause.contains("max_connections"),
+        "{}",
+        c.root_cause
+    );
+    assert!(c.root_cause.contains("connection pool"), "{}", c.root_cause);
+}
+
+#[test]
+fn a_pull_event_tells_what_the_back_off_message_hides() {
+    let mut c = container("waiting", Some("ImagePullBackOff"));
+    c.image = "registry.example.net/team/app:3.2.1".into();
+    c.message = Some("Back-off pulling image registry.example.net/team/app:3.2.1".into());
+    let ev = evidence(vec![
+        Observation::Pods {
+            pods: vec![pod(POD, vec![c])],
+        },
+        Observation::Events {
+            events: vec![event(
+                "Failed",
+                &format!("Pod/{POD}"),
+                "Failed to pull image registry.example.net/team/app:3.2.1: failed to authorize: failed to fetch oauth token: unexpected status: 401 Unauthorized",
+            )],
+        },
+    ]);
+    let found = run(pull::image_pull, &ev, &deploy()).remove(0);
+    assert!(
+        found.root_cause.contains("unauthorized"),
+        "{}",
+        found.root_cause
+    );
+    assert!(found.score >= 0.9);
 }
