@@ -13,7 +13,10 @@ pub const RECENT: Duration = Duration::hours(2);
 /// Rollout events and new revisions within [`RECENT`] before `now` (the alert's time).
 pub fn recent_changes(evidence: &Evidence, now: DateTime<Utc>) -> Vec<Finding> {
     let recent = |t: Option<DateTime<Utc>>| {
-        t.is_some_and(|t| t <= now + Duration::minutes(5) && now - t <= RECENT)
+        t.is_some_and(|t| {
+            let upto = now.checked_add_signed(Duration::minutes(5)).unwrap_or(now);
+            t <= upto && now.signed_duration_since(t) <= RECENT
+        })
     };
     let mut out: Vec<Finding> = Vec::new();
     for e in evidence.events() {

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::evidence::Evidence;
 
 pub use changes::recent_changes;
-pub use containers::{container_findings, termination_of};
+pub use containers::{PullProblem, container_findings, pull_problem, termination_of};
 pub use events::event_findings;
 pub use logs::{LogClass, classify_line, log_findings};
 pub use network::{certificate_findings, dns_findings, endpoint_findings};

@@ -292,6 +292,8 @@ pub(crate) struct Ctx<'a> {
     pub now: DateTime<Utc>,
     /// True when at least one tool returned data.
     pub has_data: bool,
+    /// True when the namespace came from the alert, the target or the evidence (not a default).
+    pub ns_known: bool,
     metrics: Vec<(&'a str, Series)>,
     pub logs: Vec<LogLine<'a>>,
     pub events: Vec<&'a KubeEvent>,
@@ -387,6 +389,9 @@ impl<'a> Ctx<'a> {
                     .cloned()
             })
             .unwrap_or_else(|| "default".to_string());
+        let ns_known = ns != "default"
+            || alert.namespace.is_some()
+            || label(&["namespace", "kubernetes_namespace", "k8s_namespace_name"]).is_some();
         let service = alert
             .service
             .clone()
@@ -465,6 +470,7 @@ impl<'a> Ctx<'a> {
             host,
             now,
             has_data,
+            ns_known,
             metrics,
             logs,
             events,
@@ -474,6 +480,27 @@ impl<'a> Ctx<'a> {
             dns,
             spans,
         }
+    }
+
+    /// Reads the namespace and the workload from the resolved target, which knows better than
+    /// the alert's raw labels (an exporter's `namespace`, `service` or `job` is not the target).
+    pub fn with_target(mut self, target: &crate::target::Target) -> Ctx<'a> {
+        if let Some(ns) = &target.namespace {
+            self.ns = ns.clone();
+            self.ns_known = true;
+        }
+        if !target.guessed && !target.name.is_empty() {
+            if let Some((_, name)) = target.workload() {
+                self.service = name.to_string();
+                self.deployment = name.to_string();
+            } else if target.kind.runs_pods() || target.kind == crate::target::TargetKind::Service {
+                self.service = target.name.clone();
+                if self.deployment.starts_with('<') {
+                    self.deployment = target.name.clone();
+                }
+            }
+        }
+        self
     }
 
     /// The series of `name` with the highest peak (several series of one metric are per pod or

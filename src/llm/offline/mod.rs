@@ -12,6 +12,7 @@
 //! root cause and the rest into hypotheses. With no evidence at all the detectors fall back to
 //! the alert's wording (most likely causes, confidence ≤ 0.5, and what is missing).
 
+mod causes;
 mod common;
 mod database;
 mod kubernetes;
@@ -24,10 +25,16 @@ use super::{ReasonFuture, ReasonInput, Reasoner};
 use crate::alert::Alert;
 use crate::evidence::{Evidence, ToolOutcome};
 use crate::rca::{Confidence, Hypothesis, Likelihood, Rca, TimelineEntry};
+use crate::target::Target;
 use common::{Ctx, Detector, Finding, REJECTED, hm, quote};
 
 /// Weight applied to a detector that belongs to another agent than the routed one.
 const OFF_AGENT_WEIGHT: f64 = 0.85;
+/// Score from which a general cause rests on direct evidence (a termination reason, an event,
+/// an error class in the logs).
+const DIRECT: f64 = 0.75;
+/// Weight of the agents' detectors when a general cause rests on direct evidence.
+const DETECTOR_WEIGHT_BESIDE_DIRECT: f64 = 0.9;
 /// Most timeline entries in an RCA.
 const MAX_TIMELINE: usize = 12;
 /// Most hypotheses in an RCA.
@@ -45,7 +52,14 @@ impl Reasoner for OfflineReasoner {
         false
     }
     fn reason<'a>(&'a self, input: ReasonInput<'a>) -> ReasonFuture<'a> {
-        Box::pin(async move { Ok(analyze(input.alert, &input.route.agent, input.evidence)) })
+        Box::pin(async move {
+            Ok(analyze_for(
+                input.alert,
+                &input.route.agent,
+                input.evidence,
+                input.target,
+            ))
+        })
     }
 }
 
@@ -62,9 +76,22 @@ fn agent_detectors(agent: &str) -> &'static [Detector] {
 
 const ALL_AGENTS: [&str; 4] = ["network", "database", "kubernetes", "resource"];
 
-/// Analyse one alert with the evidence the `agent` collected. Never panics, never fails.
+/// Analyse one alert with the evidence the `agent` collected, for the target resolved from the
+/// alert and refined on the evidence. Never panics, never fails.
 pub fn analyze(alert: &Alert, agent: &str, evidence: &Evidence) -> Rca {
-    let ctx = Ctx::new(alert, evidence);
+    let target = crate::target::refine::refine(&crate::target::resolve(alert), alert, evidence);
+    analyze_for(alert, agent, evidence, &target)
+}
+
+/// Analyse one alert for a `target` already resolved (the pipeline's). The general causes (by
+/// class, over findings) compete with the agents' detectors; causes are chosen by evidence,
+/// whatever the agent.
+pub fn analyze_for(alert: &Alert, agent: &str, evidence: &Evidence, target: &Target) -> Rca {
+    let ctx = Ctx::new(alert, evidence).with_target(target);
+    let general: Vec<Finding> = causes::candidates(&ctx, target);
+    // A cause read from a finding (the system saying what happened) outranks an agent detector's
+    // reading of the same story: the detectors' scores are discounted when one exists.
+    let direct = general.iter().any(|f| f.score >= DIRECT);
     let mut findings: Vec<Finding> = Vec::new();
     let own = agent_detectors(agent);
     for det in own {
@@ -96,8 +123,65 @@ pub fn analyze(alert: &Alert, agent: &str, evidence: &Evidence) -> Rca {
             }
         }
     }
+    if direct {
+        for f in &mut findings {
+            f.score *= DETECTOR_WEIGHT_BESIDE_DIRECT;
+        }
+    }
+    findings.extend(general);
     findings.sort_by(|a, b| b.score.total_cmp(&a.score));
-    build_rca(&ctx, findings)
+    let mut rca = build_rca(&ctx, findings);
+    drop_guessed_commands(&ctx, target, &mut rca);
+    drop_unseen_engines(&ctx, &mut rca);
+    rca
+}
+
+/// Database engines whose advice needs the engine in the alert or the evidence.
+const ENGINES: &[&str] = &["mongo"];
+
+/// Advice for a database engine that neither the alert nor the evidence mentions (MongoDB
+/// commands for a PostgreSQL alert) is dropped: rivals keep their place only with their engine.
+fn drop_unseen_engines(ctx: &Ctx<'_>, rca: &mut Rca) {
+    let seen = |engine: &str| {
+        ctx.hay.contains(engine)
+            || serde_json::to_string(ctx.evidence)
+                .map(|t| t.to_lowercase().contains(engine))
+                .unwrap_or(true)
+    };
+    for engine in ENGINES.iter().filter(|e| !seen(e)) {
+        let mentions = |t: &str| t.to_lowercase().contains(engine);
+        rca.hypotheses.retain(|h| !mentions(&h.cause));
+        rca.actions
+            .retain(|a| !mentions(&a.title) && !a.command.as_deref().is_some_and(mentions));
+        rca.prevention.retain(|p| !mentions(p));
+        rca.missing_evidence.retain(|m| !mentions(m));
+    }
+}
+
+/// A command that names a placeholder (`<service>`) or a namespace nobody named is a guess:
+/// it is dropped, and the reply says what is unknown.
+fn drop_guessed_commands(ctx: &Ctx<'_>, target: &Target, rca: &mut Rca) {
+    let before = rca.actions.len();
+    let guessed_ns = format!("-n {} ", ctx.ns);
+    rca.actions.retain(|a| {
+        a.command.as_deref().is_none_or(|c| {
+            !(c.contains("<service>") || c.contains("<host>") || c.contains("<namespace>"))
+                && (ctx.ns_known || !c.contains(&guessed_ns))
+        })
+    });
+    if rca.actions.len() < before {
+        let find = if target.name.is_empty() || !target.kind.runs_pods() {
+            "kubectl get pods --all-namespaces -o wide".to_string()
+        } else {
+            format!(
+                "kubectl get pods --all-namespaces -o wide | grep {}",
+                target.name
+            )
+        };
+        rca.missing_evidence.push(format!(
+            "the alert names no namespace for some checks (left out): find the object with `{find}`"
+        ));
+    }
 }
 
 fn likelihood(score: f64) -> Likelihood {
@@ -185,9 +269,9 @@ fn build_rca(ctx: &Ctx<'_>, findings: Vec<Finding>) -> Rca {
     // Actions: the winner's, then one check per plausible rival.
     let mut actions = best.actions.clone();
     for f in rest.iter().filter(|f| f.score >= 0.3).take(2) {
-        if let Some(a) = f.actions.first() {
-            actions.push(a.clone());
-        }
+        // A rival nearly as likely (often the same story read another way) brings its checks.
+        let n = if best.score - f.score < 0.1 { 3 } else { 1 };
+        actions.extend(f.actions.iter().take(n).cloned());
     }
     // The same command twice (a rival suggesting the winner's check) is one step.
     let mut seen = HashSet::new();

@@ -60,7 +60,8 @@ pub fn second_opinion(offline: &Rca) -> String {
     let mut s = format!(
         "root cause (confidence {}): {}",
         digest::num(offline.confidence.value()),
-        first_sentence(&offline.root_cause, 320)
+        // The whole conclusion: a cause's later sentences carry its reason and trigger.
+        crate::findings::clip(&offline.root_cause, 600)
     );
     for h in offline.hypotheses.iter().take(3) {
         s.push_str(&format!(

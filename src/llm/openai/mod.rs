@@ -369,7 +369,12 @@ impl LlmReasoner {
         usage: &mut LlmUsage,
     ) -> Result<Rca, LlmFailure> {
         let s = &self.settings;
-        let offline = offline::analyze(input.alert, &input.route.agent, input.evidence);
+        let offline = offline::analyze_for(
+            input.alert,
+            &input.route.agent,
+            input.evidence,
+            input.target,
+        );
         let descriptors = input.tools.map(|t| t.descriptors()).unwrap_or_default();
         let defs = messages::tool_definitions(&descriptors);
         let mut called: Vec<ToolOutput> = Vec::new();
