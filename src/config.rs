@@ -144,6 +144,9 @@ pub struct SlackConfig {
     pub metrics_port: u16,
     /// Seconds to finish in-flight runs after SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Byte budget of the analysis records the bot keeps (the alert behind each thread, for
+    /// duplicate links, resolved notes and Re-run); the least used go first beyond it.
+    pub records_max_bytes: u64,
 }
 
 impl Default for SlackConfig {
@@ -154,6 +157,7 @@ impl Default for SlackConfig {
             duplicate_notice: DuplicateNotice::Link,
             metrics_port: 9090,
             shutdown_grace_secs: 20,
+            records_max_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -747,17 +747,24 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn bot_catch_up_without_allow_list_asks_for_member_channels() {
-    let fake = FakeSlack::start_with(fast_fake()).await;
-    fake.seed_history(CH, am_alert("Missed api", &ts_ago(300.0, 1), "firing"));
+async fn bot_catch_up_without_allow_list_reads_the_channels_it_is_in() {
+    let mut cfg = fast_fake();
+    cfg.channel_names
+        .insert(CH.to_string(), "alerts".to_string());
+    let fake = FakeSlack::start_with(cfg).await;
+    let ts = fake.seed_history(CH, am_alert("Missed api", &ts_ago(300.0, 1), "firing"));
     let mut opts = Opts::default();
     opts.slack.catch_up_minutes = 30;
     let bot = start_bot(&fake, opts).await;
-    // The fake has no conversations.list: catch-up is skipped (logged), nothing breaks.
-    assert!(fake.wait_calls("conversations.list", 1, T).await);
+    assert!(fake.wait_posted(|p| !rca_updates(p).is_empty(), T).await);
     assert!(bot.wait_idle(T).await);
-    assert_eq!(fake.calls("conversations.history"), 0);
-    assert!(rca_updates(&fake.posted()).is_empty());
+    assert!(fake.calls("users.conversations") >= 1);
+    assert_eq!(
+        fake.calls("conversations.list"),
+        0,
+        "not the whole workspace"
+    );
+    assert_eq!(bot_replies(&fake, &ts).len(), 1);
     bot.shutdown(Duration::from_secs(5)).await;
 }
 
@@ -777,5 +784,8 @@ async fn bot_reconnects_after_the_socket_drops() {
     );
     assert!(fake.total_connections() > before);
     assert_eq!(bot_replies(&fake, &ts).len(), 1);
+    // The dropped socket took readiness down until the new one said hello.
+    assert!(Metrics::get(&bot.metrics().socket_errors) >= 1);
+    assert!(eventually(T, || bot.is_ready()).await);
     bot.shutdown(Duration::from_secs(5)).await;
 }

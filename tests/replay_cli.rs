@@ -142,8 +142,23 @@ fn the_same_alert_twice_in_one_session_is_a_duplicate() {
     assert_eq!(objs.len(), 2);
     assert_eq!(objs[0]["action"], "analyze");
     assert_eq!(objs[1]["action"], "skip");
-    assert_eq!(objs[1]["skip_reason"], "duplicate");
+    // The same Slack message met twice is a redelivery (the bot's own decision).
+    assert_eq!(objs[1]["skip_reason"], "redelivered");
     assert_eq!(objs[1]["rca"], Value::Null);
+
+    // Two messages of one alert: the second is a duplicate within the window.
+    let text = "Pod checkout-7d9f is in CrashLoopBackOff in namespace shop";
+    let out = run(&["replay", "--json", text, text]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let objs: Vec<Value> = stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(objs.len(), 2);
+    assert_eq!(objs[0]["action"], "analyze");
+    assert_eq!(objs[1]["skip_reason"], "duplicate");
 }
 
 fn temp_file(name: &str, content: &str) -> (tempfile::TempDir, PathBuf) {

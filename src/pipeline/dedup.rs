@@ -59,6 +59,20 @@ impl Dedup {
         None
     }
 
+    /// True if this resolved alert's delivery (event id, or message) was met before.
+    pub async fn resolved_seen(&self, alert: &Alert) -> bool {
+        let mut seen = false;
+        if let Some(id) = &alert.slack.event_id {
+            seen |= !self.first_seen(format!("resolved-event:{id}")).await;
+        }
+        if let (Some(channel), Some(ts)) = (&alert.slack.channel, &alert.slack.ts) {
+            seen |= !self
+                .first_seen(format!("resolved-msg:{channel}:{ts}"))
+                .await;
+        }
+        seen
+    }
+
     /// Forget an alert's fingerprint (an analysis that could not be queued should not block a retry).
     pub async fn forget(&self, alert: &Alert) {
         if let (Some(channel), Some(ts)) = (&alert.slack.channel, &alert.slack.ts) {

@@ -25,7 +25,11 @@ pub use dedup::{Dedup, DuplicateOf};
 #[serde(rename_all = "snake_case")]
 pub enum SkipReason {
     Resolved,
+    /// The same alert fired again within the dedup window.
     Duplicate,
+    /// The same delivery met again (a Slack retry, a second connection, catch-up meeting a
+    /// message the live path already took).
+    Redelivered,
     NotAnAlert,
 }
 
@@ -63,6 +67,47 @@ pub enum SubmitError {
     QueueFull { capacity: usize, alert: Box<Alert> },
     #[error("the pipeline is shutting down")]
     Closed { alert: Box<Alert> },
+}
+
+/// The admission decision over the pipeline's dedup memory.
+#[derive(Clone)]
+pub struct Gate {
+    dedup: Dedup,
+}
+
+impl Gate {
+    /// Decide whether to analyse `alert`, recording it for dedup. The one admission path of
+    /// the bot (live events and catch-up), `/rca`, the Re-run button and `replay`. `force`
+    /// (`/rca`, Re-run) bypasses dedup but never analyses a resolved alert. A resolved alert met
+    /// again (same event or message) is [`SkipReason::Redelivered`], so its note goes out once.
+    pub async fn admit(&self, alert: &Alert, force: bool) -> Admission {
+        if alert.status == AlertStatus::Resolved {
+            if self.dedup.resolved_seen(alert).await {
+                return Admission::Skip(SkipReason::Redelivered);
+            }
+            return Admission::Skip(SkipReason::Resolved);
+        }
+        if force {
+            return Admission::Analyze;
+        }
+        match self.dedup.check(alert).await {
+            Some(DuplicateOf::Event) => Admission::Skip(SkipReason::Redelivered),
+            Some(DuplicateOf::Fingerprint) => Admission::Skip(SkipReason::Duplicate),
+            None => Admission::Analyze,
+        }
+    }
+
+    /// True the first time a delivery `key` is met within the window (mentions, which are not
+    /// alerts but must not be answered twice either).
+    pub async fn first_delivery(&self, key: &str) -> bool {
+        self.dedup.first_seen(format!("delivery:{key}")).await
+    }
+
+    /// Forget an alert's message and fingerprint, so a later delivery may analyse it (an alert
+    /// that could not be queued, an alert that resolved).
+    pub async fn forget(&self, alert: &Alert) {
+        self.dedup.forget(alert).await;
+    }
 }
 
 /// Dedup, queue and workers around one engine.
@@ -131,18 +176,15 @@ impl Pipeline {
         self.capacity - self.queue.capacity()
     }
 
-    /// Decide whether to analyse `alert`, recording it for dedup. `force` (the `/rca` command,
-    /// the Re-run button) bypasses dedup but never analyses a resolved alert.
+    /// Decide whether to analyse `alert`, recording it for dedup (see [`Gate::admit`]).
     pub async fn admit(&self, alert: &Alert, force: bool) -> Admission {
-        if alert.status == AlertStatus::Resolved {
-            return Admission::Skip(SkipReason::Resolved);
-        }
-        if force {
-            return Admission::Analyze;
-        }
-        match self.dedup.check(alert).await {
-            Some(_) => Admission::Skip(SkipReason::Duplicate),
-            None => Admission::Analyze,
+        self.gate().admit(alert, force).await
+    }
+
+    /// The admission decision on its own, cheap to clone (the bot admits from many tasks).
+    pub fn gate(&self) -> Gate {
+        Gate {
+            dedup: self.dedup.clone(),
         }
     }
 

@@ -245,6 +245,7 @@ pub async fn replay_intake(pipeline: &Pipeline, intake: Intake, received: Instan
                     "Duplicate of an alert analysed within the dedup window: {}",
                     alert.title
                 ),
+                SkipReason::Redelivered => format!("Already seen (same delivery): {}", alert.title),
                 SkipReason::NotAnAlert => "Not an alert".to_string(),
             };
             ReplayOutput {

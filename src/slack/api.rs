@@ -53,6 +53,16 @@ impl Default for ApiConfig {
     }
 }
 
+/// How a posted message queues for its channel's pacing slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Priority {
+    /// Reserve the next slot (analyses, answers to people).
+    Normal,
+    /// Take a slot only when one is free now, after every reserved one (notices), so it never
+    /// delays a normal message.
+    Low,
+}
+
 /// A Web API call that failed for good.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -190,24 +200,50 @@ impl SlackApi {
     }
 
     /// Wait for this channel's next posting slot.
-    async fn pace(&self, channel: &str) {
+    async fn pace(&self, channel: &str, priority: Priority) {
         if self.cfg.pace.is_zero() {
             return;
         }
-        let slot = {
-            let Ok(mut map) = self.pacer.lock() else {
-                return;
+        loop {
+            let wait = {
+                let Ok(mut map) = self.pacer.lock() else {
+                    return;
+                };
+                let now = Instant::now();
+                let next = map.get(channel).copied().unwrap_or(now).max(now);
+                match priority {
+                    Priority::Normal => {
+                        map.insert(channel.to_string(), next + self.cfg.pace);
+                        tokio::time::sleep_until(next.into())
+                    }
+                    // Free now: take it. Else wait for the last reserved slot and look again
+                    // (a normal message may have reserved more meanwhile).
+                    Priority::Low if next <= now => {
+                        map.insert(channel.to_string(), now + self.cfg.pace);
+                        return;
+                    }
+                    Priority::Low => tokio::time::sleep_until(next.into()),
+                }
             };
-            let now = Instant::now();
-            let next = map.get(channel).copied().unwrap_or(now).max(now);
-            map.insert(channel.to_string(), next + self.cfg.pace);
-            next
-        };
-        tokio::time::sleep_until(slot.into()).await;
+            wait.await;
+            if priority == Priority::Normal {
+                return;
+            }
+        }
     }
 
     /// POST a JSON body to a Web API method, with pacing and retries.
     pub async fn post(&self, method: &str, body: &Value) -> Result<Value, ApiError> {
+        self.post_with(method, body, Priority::Normal).await
+    }
+
+    /// [`SlackApi::post`] with a pacing priority for posted messages.
+    pub async fn post_with(
+        &self,
+        method: &str,
+        body: &Value,
+        priority: Priority,
+    ) -> Result<Value, ApiError> {
         // The last gate before Slack: no secret leaves in a message's text.
         let redacted;
         let body = if method.starts_with("chat.") {
@@ -219,7 +255,7 @@ impl SlackApi {
         if matches!(method, "chat.postMessage" | "chat.postEphemeral")
             && let Some(channel) = body.get("channel").and_then(Value::as_str)
         {
-            self.pace(channel).await;
+            self.pace(channel, priority).await;
         }
         self.with_retries(method, || async {
             let session = self.client.open_session(&self.token);
@@ -327,6 +363,54 @@ impl SlackApi {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn low_priority_posts_wait_behind_reserved_slots() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = build_client("http://127.0.0.1:9/api/").expect("client");
+        let cfg = ApiConfig {
+            pace: Duration::from_millis(30),
+            ..ApiConfig::default()
+        };
+        let api = Arc::new(SlackApi::new(
+            client,
+            &Secret::new("xoxb-test"),
+            cfg,
+            Arc::new(Metrics::default()),
+        ));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        // Three analyses reserve slots first; the notice asks after them.
+        for (name, priority) in [
+            ("rca1", Priority::Normal),
+            ("rca2", Priority::Normal),
+            ("rca3", Priority::Normal),
+            ("notice", Priority::Low),
+        ] {
+            let api = api.clone();
+            let order = order.clone();
+            tasks.push(tokio::spawn(async move {
+                api.pace("C1", priority).await;
+                order.lock().expect("lock").push(name);
+            }));
+            tokio::task::yield_now().await;
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+        let order = order.lock().expect("lock").clone();
+        assert_eq!(order.last(), Some(&"notice"), "{order:?}");
+        // A notice in a quiet channel goes at once.
+        let t = Instant::now();
+        api.pace("C2", Priority::Low).await;
+        assert!(
+            api.pacer
+                .lock()
+                .expect("lock")
+                .get("C2")
+                .is_some_and(|n| *n > t)
+        );
+    }
 
     #[test]
     fn api_url_loses_trailing_slashes() {

@@ -177,7 +177,7 @@ pub fn parse_button_value(value: &str) -> (Option<String>, Option<String>) {
     (get("fp"), get("agent"))
 }
 
-fn contains_action(v: &Value, id: &str) -> bool {
+pub fn contains_action(v: &Value, id: &str) -> bool {
     match v {
         Value::Object(m) => {
             m.get("action_id").and_then(Value::as_str) == Some(id)
@@ -290,6 +290,9 @@ pub fn escape(s: &str) -> String {
 }
 
 /// The short "investigating" reply.
+/// How an "investigating" reply starts (older versions' unmarked replies are recognised by it).
+pub const INVESTIGATING_PREFIX: &str = "🔎 Investigating";
+
 pub fn investigating_text(title: &str, agent: &str, tools: &[String]) -> String {
     let title = if title.trim().is_empty() {
         "this alert".to_string()
@@ -305,7 +308,7 @@ pub fn investigating_text(title: &str, agent: &str, tools: &[String]) -> String 
             .collect::<Vec<_>>()
             .join(", ")
     };
-    format!("🔎 Investigating *{title}* — agent `{agent}`: checking {checking}…")
+    format!("{INVESTIGATING_PREFIX} *{title}* — agent `{agent}`: checking {checking}…")
 }
 
 #[cfg(test)]

@@ -166,6 +166,16 @@ pub struct Metrics {
     pub llm_duration: Histogram,
     /// `@sre-agent` mentions acted on (questions and "analyse this thread").
     pub mentions: AtomicU64,
+    /// Catch-up reads (history, thread) that failed and were tried again.
+    pub catch_up_read_retries: AtomicU64,
+    /// Catch-up reads that kept failing: the alert was neither analysed nor taken as answered.
+    pub catch_up_unread: AtomicU64,
+    /// "Investigating…" messages left by an earlier process and finished in place.
+    pub analyses_resumed: AtomicU64,
+    /// Re-fires folded into an existing duplicate notice (updated in place).
+    pub duplicate_notices_coalesced: AtomicU64,
+    /// Socket Mode connections lost with an error (readiness drops until the next hello).
+    pub socket_errors: AtomicU64,
 }
 
 impl Metrics {
@@ -206,7 +216,7 @@ impl Metrics {
     /// Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, queue_depth: usize, ready: bool) -> String {
         let mut out = String::with_capacity(4096);
-        let counters: [(&str, &str, &AtomicU64); 14] = [
+        let counters: [(&str, &str, &AtomicU64); 19] = [
             (
                 "sre_agent_envelopes_received_total",
                 "Socket Mode envelopes received.",
@@ -276,6 +286,31 @@ impl Metrics {
                 "sre_agent_mentions_total",
                 "@sre-agent mentions acted on (questions and thread analyses).",
                 &self.mentions,
+            ),
+            (
+                "sre_agent_catch_up_read_retries_total",
+                "Catch-up reads of Slack history or threads that failed and were retried.",
+                &self.catch_up_read_retries,
+            ),
+            (
+                "sre_agent_catch_up_unread_total",
+                "Catch-up reads that kept failing (alert neither analysed nor taken as answered).",
+                &self.catch_up_unread,
+            ),
+            (
+                "sre_agent_analyses_resumed_total",
+                "Investigating messages of an earlier process finished in place.",
+                &self.analyses_resumed,
+            ),
+            (
+                "sre_agent_duplicate_notices_coalesced_total",
+                "Re-fires counted into an existing duplicate notice.",
+                &self.duplicate_notices_coalesced,
+            ),
+            (
+                "sre_agent_socket_errors_total",
+                "Socket Mode connections lost with an error.",
+                &self.socket_errors,
             ),
         ];
         for (name, help, value) in counters {

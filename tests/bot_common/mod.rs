@@ -191,6 +191,7 @@ impl Default for Opts {
                 duplicate_notice: DuplicateNotice::Link,
                 metrics_port: 0,
                 shutdown_grace_secs: 5,
+                ..SlackConfig::default()
             },
             api: ApiConfig {
                 max_attempts: 4,

@@ -272,6 +272,17 @@ struct St {
     response_url_posts: Vec<Value>,
     tickets: HashSet<String>,
     last_ts_micros: u128,
+    faults: Faults,
+    faults_injected: HashMap<&'static str, usize>,
+}
+
+/// Random Web API faults (chaos tests): each bot-token call answers 429 with `Retry-After`
+/// with probability `rate_limited`, else HTTP 500 with probability `server_error`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Faults {
+    pub rate_limited: f64,
+    pub server_error: f64,
+    pub retry_after_secs: u64,
 }
 
 struct Inner {
@@ -1153,6 +1164,26 @@ impl Inner {
         if !KNOWN_METHODS.contains(&method) {
             return ok(json!({"ok": false, "error": "unknown_method", "req_method": method}));
         }
+        if method != "apps.connections.open" {
+            let f = st.faults;
+            let roll = (self.rand() % 1_000_000) as f64 / 1_000_000.0;
+            if roll < f.rate_limited {
+                *st.faults_injected.entry("429").or_default() += 1;
+                return ApiReply {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    retry_after: Some(f.retry_after_secs),
+                    body: err("ratelimited"),
+                };
+            }
+            if roll < f.rate_limited + f.server_error {
+                *st.faults_injected.entry("500").or_default() += 1;
+                return ApiReply {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    retry_after: None,
+                    body: err("internal_error"),
+                };
+            }
+        }
         if let Some((n, secs)) = st.rate_limits.get_mut(method)
             && *n > 0
         {
@@ -1371,6 +1402,10 @@ impl Inner {
             if let Some(a) = &attachments {
                 o.insert("attachments".into(), a.clone());
             }
+            // New metadata replaces the old; without it the message keeps its own.
+            if let Some(md) = p.get("metadata") {
+                o.insert("metadata".into(), md.clone());
+            }
             o.insert(
                 "edited".into(),
                 json!({"user": self.cfg.bot_user_id, "ts": edit_ts}),
@@ -1531,6 +1566,18 @@ impl Inner {
         true
     }
 
+    /// Like Slack, messages carry their `metadata` only when `include_all_metadata` is true.
+    fn metadata_if_asked(mut page: Vec<Value>, p: &Map<String, Value>) -> Vec<Value> {
+        if !p_bool(p, "include_all_metadata") {
+            for m in &mut page {
+                if let Some(o) = m.as_object_mut() {
+                    o.remove("metadata");
+                }
+            }
+        }
+        page
+    }
+
     fn api_replies(&self, st: &mut St, p: &Map<String, Value>) -> Value {
         let Some(channel) = p_nonempty(p, "channel") else {
             return err("channel_not_found");
@@ -1549,6 +1596,7 @@ impl Inner {
             })
             .collect();
         let (page, next) = Self::paginate(msgs, p, 1000);
+        let page = Self::metadata_if_asked(page, p);
         json!({
             "ok": true,
             "messages": page,
@@ -1579,6 +1627,7 @@ impl Inner {
             .unwrap_or_default();
         msgs.reverse();
         let (page, next) = Self::paginate(msgs, p, 100);
+        let page = Self::metadata_if_asked(page, p);
         json!({
             "ok": true,
             "messages": page,
@@ -2426,6 +2475,22 @@ impl FakeSlack {
         for _ in 0..n {
             q.push_back(error.to_string());
         }
+    }
+
+    /// From now on, answer bot-token Web API calls with random 429s and 500s.
+    pub fn set_faults(&self, faults: Faults) {
+        self.inner.lock().faults = faults;
+    }
+
+    /// Faults injected so far, by kind (`429`, `500`).
+    pub fn faults_injected(&self) -> HashMap<&'static str, usize> {
+        self.inner.lock().faults_injected.clone()
+    }
+
+    /// Events sent with redelivery tracking that no ack has answered yet (any attempt).
+    pub fn unacked_events(&self) -> usize {
+        let st = self.inner.lock();
+        (st.next_chain as usize).saturating_sub(st.acked_chains.len())
     }
 
     /// JSON bodies POSTed to response_urls handed out with slash commands and

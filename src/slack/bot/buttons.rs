@@ -1,6 +1,14 @@
 //! Button clicks on an RCA: Re-run (analyse again, update the message) and 👍 / 👎 feedback.
 
-use super::*;
+use std::sync::Arc;
+
+use serde_json::Value;
+use slack_morphism::prelude::SlackResponseUrl;
+
+use super::{Asker, Shared, Target};
+use crate::slack::ingest;
+use crate::slack::links;
+use crate::slack::metrics::Metrics;
 
 impl Shared {
     /// An interactive payload (block_actions, message_action), as JSON.

@@ -1,7 +1,16 @@
 //! `/rca` and the "Run RCA" shortcut: parse the argument, fetch the linked message, analyse it
 //! (bypassing dedup) and report errors to the person who asked.
 
-use super::*;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::{Asker, Shared, Target};
+use crate::alert::{Alert, AlertStatus};
+use crate::slack::api::ApiError;
+use crate::slack::links;
 
 impl Shared {
     /// Tell the user who asked (response_url, else an ephemeral message).
@@ -9,12 +18,18 @@ impl Shared {
         if let Some(url) = &asker.response_url {
             let body =
                 json!({"response_type": "ephemeral", "replace_original": false, "text": text});
-            if self.api.post_response_url(url, &body).await.is_ok() {
+            if self
+                .replies
+                .api()
+                .post_response_url(url, &body)
+                .await
+                .is_ok()
+            {
                 return;
             }
         }
         let body = json!({"channel": asker.channel, "user": asker.user, "text": text});
-        if let Err(e) = self.api.post("chat.postEphemeral", &body).await {
+        if let Err(e) = self.replies.api().post("chat.postEphemeral", &body).await {
             tracing::warn!(user = %asker.user, error = %e, "could not report to the user");
         }
     }
@@ -84,7 +99,8 @@ impl Shared {
         };
         if let Some(thread) = &m.thread_ts {
             let answer = not_found(
-                self.api
+                self.replies
+                    .api()
                     .get(
                         "conversations.replies",
                         &[
@@ -98,7 +114,8 @@ impl Shared {
             return Ok(find(&answer));
         }
         let answer = not_found(
-            self.api
+            self.replies
+                .api()
                 .get(
                     "conversations.history",
                     &[
@@ -115,7 +132,8 @@ impl Shared {
             return Ok(Some(found));
         }
         let answer = not_found(
-            self.api
+            self.replies
+                .api()
                 .get(
                     "conversations.replies",
                     &[

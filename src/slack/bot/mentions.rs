@@ -4,7 +4,14 @@
 //! and analysed like `/rca <link>`, the answer in that thread. People's messages without a
 //! mention stay ignored (see [`ingest::classify`]).
 
-use super::*;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{Asker, Shared, Target};
+use crate::slack::ingest::Skip;
+use crate::slack::links;
+use crate::slack::metrics::Metrics;
 
 use crate::alert::mention::{question_alert, strip_mentions};
 
@@ -27,7 +34,10 @@ impl Shared {
             return;
         }
         if let Some(id) = &event_id
-            && !self.dedup.first_seen(format!("mention-event:{id}")).await
+            && !self
+                .door
+                .first_delivery(&format!("mention-event:{id}"))
+                .await
         {
             Metrics::inc(&self.metrics.redeliveries);
             return;

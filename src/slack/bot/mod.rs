@@ -10,33 +10,44 @@
 //!
 //! Per alert: `investigating` reply in the alert's thread → the pipeline runs the engine →
 //! `chat.update` of that same reply with the Block Kit RCA and the Re-run / 👍 / 👎 buttons.
-//! The fingerprint → analysis record cache (moka) links duplicates to the earlier analysis,
-//! finds the thread for the resolved note and the alert behind a Re-run button.
+//!
+//! The state is split into parts with one job each: [`admission`] (the one door into the
+//! pipeline, shared with catch-up, `/rca` and replay), [`records`] (the byte-bounded record of
+//! each analysis), [`replies`] (the messages and their resumable markers), [`notices`]
+//! (coalesced duplicate notices) and [`catch_up`] (reading history on start). [`flow`] drives
+//! one alert through them.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use moka::future::Cache;
 use serde_json::{Value, json};
 use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::{Notify, mpsc, watch};
 
-use crate::agent::Engine;
 use crate::alert::{Alert, AlertStatus, Intake, Origin, SourceMap, parse_slack_value_with};
 use crate::config::{DuplicateNotice, Secret, SlackConfig};
-use crate::pipeline::{DuplicateOf, Pipeline, RunError, RunResult, SubmitError};
+use crate::pipeline::{Admission, Pipeline, SkipReason, SubmitError};
 use crate::slack::api::{self, ApiConfig, ApiError, Connector, SlackApi};
-use crate::slack::ingest::{self, Classified, Identity, Skip};
+use crate::slack::ingest::{self, Classified, Identity};
 use crate::slack::links;
 use crate::slack::metrics::Metrics;
 
+mod admission;
 mod buttons;
 mod catch_up;
 mod commands;
+mod flow;
 mod mentions;
+mod notices;
+mod records;
 mod replies;
+
+use admission::Door;
+use notices::Notices;
+use records::Records;
+use replies::Replies;
 
 /// Everything the bot needs besides the pipeline.
 #[derive(Debug, Clone)]
@@ -131,20 +142,6 @@ pub enum BotError {
     Listen(String),
 }
 
-/// One analysis the bot posted (or is posting), by alert fingerprint.
-#[derive(Debug, Clone)]
-struct Record {
-    alert: Alert,
-    channel: String,
-    /// The thread the analysis lives in (the alert message's ts), if any.
-    thread_ts: Option<String>,
-    /// Our reply's ts, once posted.
-    reply_ts: Option<String>,
-    agent: String,
-    /// When the alert fired (Slack ts of the alert message, else receipt), epoch seconds.
-    fired: f64,
-}
-
 /// Where a reply goes.
 #[derive(Debug, Clone)]
 enum Target {
@@ -184,21 +181,27 @@ struct Tasks {
     idle: Notify,
 }
 
-/// State shared by the callbacks and the tasks.
+/// The parts, reached by the callbacks and the tasks.
 struct Shared {
     cfg: BotConfig,
     me: Identity,
-    api: Arc<SlackApi>,
     metrics: Arc<Metrics>,
-    engine: Arc<Engine>,
-    pipeline: RwLock<Option<Pipeline>>,
-    dedup: crate::pipeline::Dedup,
-    records: Cache<String, Record>,
-    ready: AtomicBool,
+    /// The one way into the pipeline.
+    door: Door,
+    /// What each analysis is and where it lives.
+    records: Records,
+    /// The messages the bot writes.
+    replies: Replies,
+    /// Coalesced duplicate notices.
+    notices: Notices,
+    /// A Socket Mode connection said `hello` and none failed since.
+    socket_up: AtomicBool,
     closing: AtomicBool,
     tasks: Tasks,
     /// Events on their way from the Socket Mode callbacks to the ingest task.
     ingest: mpsc::Sender<Incoming>,
+    /// True once catch-up has read (and claimed) the history; live events wait for it.
+    scanned: watch::Sender<bool>,
 }
 
 /// One event handed from a callback to the ingest task.
@@ -214,6 +217,9 @@ enum Incoming {
 
 /// Events the callbacks may hand over before they process one inline (slower ack, no loss).
 const INGEST_CAPACITY: usize = 4096;
+
+/// Longest the live ingest waits for catch-up's scan before it goes ahead anyway.
+const SCAN_WAIT: Duration = Duration::from_secs(60);
 
 /// The entry point.
 pub struct Bot;
@@ -270,21 +276,22 @@ impl Bot {
         tracing::info!(user_id = %me.user_id, bot_id = %me.bot_id, team = %field("team"), "authenticated with Slack");
         let window = pipeline.engine().config().config.pipeline.dedup_window();
         let (ingest_tx, mut ingest_rx) = mpsc::channel::<Incoming>(INGEST_CAPACITY);
+        let (scanned, scan_done) = watch::channel(cfg.slack.catch_up_minutes == 0);
         let shared = Arc::new(Shared {
             me,
-            api,
             metrics,
-            engine: pipeline.engine().clone(),
-            dedup: pipeline.dedup().clone(),
-            pipeline: RwLock::new(Some(pipeline)),
-            records: Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(window.max(Duration::from_secs(24 * 3600)))
-                .build(),
-            ready: AtomicBool::new(false),
+            door: Door::new(pipeline),
+            records: Records::new(
+                cfg.slack.records_max_bytes,
+                window.max(Duration::from_secs(24 * 3600)),
+            ),
+            replies: Replies::new(api),
+            notices: Notices::new(window),
+            socket_up: AtomicBool::new(false),
             closing: AtomicBool::new(false),
             tasks: Tasks::default(),
             ingest: ingest_tx,
+            scanned,
             cfg,
         });
 
@@ -313,6 +320,15 @@ impl Bot {
         // callbacks only hand events over and the ack goes out at once.
         let ingester = shared.clone();
         let ingest_task = tokio::spawn(async move {
+            // Catch-up claims the history first, so a redelivered event of a message it is
+            // finishing is a redelivery, not a second analysis. Acks do not wait for this.
+            let mut scan_done = scan_done;
+            if tokio::time::timeout(SCAN_WAIT, scan_done.wait_for(|done| *done))
+                .await
+                .is_err()
+            {
+                tracing::warn!("catch-up is slow; live events go ahead");
+            }
             while let Some(msg) = ingest_rx.recv().await {
                 match msg {
                     Incoming::Event {
@@ -369,9 +385,10 @@ impl BotHandle {
         &self.shared.me
     }
 
-    /// True once a Socket Mode `hello` arrived.
+    /// True while a Socket Mode connection is up (a `hello` arrived and no socket failed
+    /// since) and the bot is not shutting down.
     pub fn is_ready(&self) -> bool {
-        self.shared.ready.load(Ordering::Relaxed) && !self.shared.closing.load(Ordering::Relaxed)
+        self.shared.ready()
     }
 
     /// Readiness and metrics for the ops HTTP server.
@@ -393,7 +410,7 @@ impl BotHandle {
         // Events already acked are ours: ingest them before the pipeline stops taking work.
         let _ = self.shared.ingest.send(Incoming::Stop).await;
         let _ = tokio::time::timeout(grace, self.ingest_task).await;
-        let pipeline = self.shared.pipeline.write().ok().and_then(|mut p| p.take());
+        let pipeline = self.shared.door.close();
         let drained = match pipeline {
             Some(p) => p.shutdown(grace).await,
             None => true,
@@ -409,17 +426,22 @@ struct Ops(Arc<Shared>);
 
 impl crate::telemetry::OpsState for Ops {
     fn ready(&self) -> bool {
-        self.0.ready.load(Ordering::Relaxed) && !self.0.closing.load(Ordering::Relaxed)
+        self.0.ready()
     }
     fn metrics(&self) -> String {
-        let depth = self
+        let mut out = self
             .0
-            .pipeline
-            .read()
-            .ok()
-            .and_then(|p| p.as_ref().map(Pipeline::queue_depth))
-            .unwrap_or(0);
-        self.0.metrics.render(depth, self.ready())
+            .metrics
+            .render(self.0.door.queue_depth(), self.0.ready());
+        out.push_str(
+            "# HELP sre_agent_records_bytes Bytes held by the analysis records (slack.records_max_bytes bounds it).\n\
+             # TYPE sre_agent_records_bytes gauge\n",
+        );
+        out.push_str(&format!(
+            "sre_agent_records_bytes {}\n",
+            self.0.records.weighted_bytes()
+        ));
+        out
     }
 }
 
@@ -439,7 +461,7 @@ async fn on_hello<E: Send + Sync + 'static>(
 ) {
     tracing::info!("Socket Mode connected (hello)");
     if let Some(s) = shared_of(&state).await {
-        s.ready.store(true, Ordering::Relaxed);
+        s.socket_up.store(true, Ordering::Relaxed);
     }
 }
 
@@ -533,7 +555,23 @@ fn on_error(
                 }
             });
         }
-        None => tracing::warn!(error = %err, "Socket Mode listener error"),
+        None => {
+            // A socket that failed (dropped without a close, a read error): not ready until
+            // the reconnected socket says hello.
+            let socket = matches!(
+                err.downcast_ref::<SlackClientError>(),
+                Some(SlackClientError::SocketModeProtocolError(_))
+            );
+            tracing::warn!(error = %err, "Socket Mode listener error");
+            if socket {
+                tokio::spawn(async move {
+                    if let Some(s) = shared_of(&state).await {
+                        Metrics::inc(&s.metrics.socket_errors);
+                        s.socket_up.store(false, Ordering::Relaxed);
+                    }
+                });
+            }
+        }
     }
     HttpStatusCode::OK
 }
@@ -560,6 +598,10 @@ struct Asker {
 }
 
 impl Shared {
+    fn ready(&self) -> bool {
+        self.socket_up.load(Ordering::Relaxed) && !self.closing.load(Ordering::Relaxed)
+    }
+
     fn spawn<F>(self: &Arc<Self>, fut: F)
     where
         F: std::future::Future<Output = ()> + Send + 'static,
@@ -731,31 +773,23 @@ impl Shared {
         Some(alert)
     }
 
-    /// A parsed alert from a channel: resolved note, duplicate notice, or a new analysis.
+    /// A parsed alert from a channel: resolved note, duplicate notice, or a new analysis, as
+    /// the pipeline's admission decides.
     async fn alert_in(self: &Arc<Self>, alert: Alert, received: Instant) {
-        if alert.status == AlertStatus::Resolved {
-            if let Some(id) = &alert.slack.event_id
-                && !self.dedup.first_seen(format!("resolved-event:{id}")).await
-            {
-                Metrics::inc(&self.metrics.redeliveries);
-                return;
+        match self.door.admit(&alert, false).await {
+            Admission::Skip(SkipReason::Redelivered) => Metrics::inc(&self.metrics.redeliveries),
+            Admission::Skip(SkipReason::Resolved) => {
+                let me = self.clone();
+                self.spawn(async move { me.resolved(alert).await });
             }
-            let me = self.clone();
-            self.spawn(async move { me.resolved(alert).await });
-            return;
-        }
-        match self.dedup.check(&alert).await {
-            Some(DuplicateOf::Event) => {
-                Metrics::inc(&self.metrics.redeliveries);
-            }
-            Some(DuplicateOf::Fingerprint) => {
+            Admission::Skip(SkipReason::Duplicate) => {
                 Metrics::inc(&self.metrics.duplicates);
                 if self.cfg.slack.duplicate_notice == DuplicateNotice::Link {
-                    let me = self.clone();
-                    self.spawn(async move { me.duplicate_notice(alert).await });
+                    self.duplicate(alert).await;
                 }
             }
-            None => {
+            Admission::Skip(SkipReason::NotAnAlert) => self.skip("not_an_alert"),
+            Admission::Analyze => {
                 let (Some(channel), Some(ts)) =
                     (alert.slack.channel.clone(), alert.slack.ts.clone())
                 else {
@@ -767,24 +801,13 @@ impl Shared {
         }
     }
 
-    /// Queue an alert (dedup already decided) and spawn the task that replies.
-    /// Queue an alert. `forced` (`/rca`, shortcut, Re-run) bypassed dedup, so a refusal must not
-    /// erase the dedup record of the alert's earlier, admitted analysis.
+    /// Queue an admitted alert and spawn the task that replies. `forced` (`/rca`, shortcut,
+    /// Re-run) bypassed dedup, so a refusal must not erase the dedup record of the alert's
+    /// earlier, admitted analysis.
     fn submit(self: &Arc<Self>, alert: Alert, target: Target, received: Instant, forced: bool) {
         let copy = alert.clone();
-        let submitted = match self.pipeline.read() {
-            Ok(guard) => match guard.as_ref() {
-                Some(p) => p.submit(alert, received),
-                None => Err(SubmitError::Closed {
-                    alert: Box::new(alert),
-                }),
-            },
-            Err(_) => Err(SubmitError::Closed {
-                alert: Box::new(alert),
-            }),
-        };
         let me = self.clone();
-        match submitted {
+        match self.door.submit(alert, received) {
             Ok(rx) => {
                 // The alert went into the queue; the worker hands the analysis back through rx.
                 self.spawn(async move { me.reply(copy, target, rx).await });
@@ -796,15 +819,14 @@ impl Shared {
             Err(SubmitError::Closed { alert }) => {
                 tracing::warn!(alert = %alert.title, "not analysed: the bot is shutting down");
                 if !forced {
-                    let dedup = self.dedup.clone();
-                    self.spawn(async move { dedup.forget(&alert).await });
+                    self.spawn(async move { me.door.forget(&alert).await });
                 }
             }
         }
     }
 
     fn agent_tools(&self, agent: &str) -> Vec<String> {
-        let agents = &self.engine.config().config.agents;
+        let agents = &self.door.engine().config().config.agents;
         let Some(spec) = agents.iter().find(|a| a.name == agent) else {
             return Vec::new();
         };
