@@ -9,6 +9,10 @@ use std::io::Write;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
+/// The content type `/metrics` answers with: the OpenMetrics text format, which Prometheus
+/// scrapes natively.
+pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
 /// Install the global subscriber once (to stderr, redacted); later calls are no-ops.
 pub fn init_logging(default_level: &str) {
     init_logging_to(default_level, std::io::stderr);
@@ -95,7 +99,7 @@ impl<W: Write> Drop for RedactingWriter<W> {
 pub trait OpsState: Send + Sync {
     /// `/readyz`: ready to take work (Socket Mode connected, not shutting down).
     fn ready(&self) -> bool;
-    /// `/metrics`: Prometheus text.
+    /// `/metrics`: OpenMetrics text ([`METRICS_CONTENT_TYPE`]).
     fn metrics(&self) -> String;
 }
 
@@ -155,14 +159,7 @@ pub async fn serve_ops(
             get(move || {
                 let s = metrics_state.clone();
                 async move {
-                    (
-                        [(
-                            header::CONTENT_TYPE,
-                            "text/plain; version=0.0.4; charset=utf-8",
-                        )],
-                        s.metrics(),
-                    )
-                        .into_response()
+                    ([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], s.metrics()).into_response()
                 }
             }),
         );

@@ -119,6 +119,52 @@ fn check_read_only(rules: &[PolicyRule], what: &str, cluster: bool) {
     }
 }
 
+/// Egress is a list of ports, never an open rule, and the ports the README's install uses
+/// (Slack and LLMs over HTTPS, the API server, SigNoz's in-cluster query service) are in it.
+#[test]
+fn network_policy_opens_only_the_ports_the_install_uses() {
+    let policy: NetworkPolicy = typed(&deploy("base/networkpolicy.yaml"), "NetworkPolicy");
+    let spec = policy.spec.expect("spec");
+    let mut open = BTreeSet::new();
+    for rule in spec.egress.unwrap_or_default() {
+        let ports = rule.ports.unwrap_or_default();
+        assert!(
+            !ports.is_empty(),
+            "an egress rule without ports allows every port"
+        );
+        for p in ports {
+            let port = match p.port {
+                Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(n)) => n,
+                other => panic!("egress port must be a number: {other:?}"),
+            };
+            open.insert((port, p.protocol.unwrap_or_else(|| "TCP".into())));
+        }
+    }
+    let expected: BTreeSet<(i32, String)> = [
+        (53, "UDP"),
+        (53, "TCP"),
+        (443, "TCP"),
+        (6443, "TCP"),
+        (8080, "TCP"),
+    ]
+    .into_iter()
+    .map(|(n, p)| (n, p.to_string()))
+    .collect();
+    assert_eq!(open, expected);
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let signoz = readme
+        .split("SIGNOZ_URL=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|u| url::Url::parse(u).ok())
+        .expect("the install's SIGNOZ_URL");
+    let port = signoz.port_or_known_default().expect("port");
+    assert!(
+        open.contains(&(i32::from(port), "TCP".to_string())),
+        "the README installs SigNoz at {signoz} but the NetworkPolicy blocks port {port}"
+    );
+}
+
 #[test]
 fn every_manifest_parses_into_its_type() {
     typed::<Namespace>(&deploy("base/namespace.yaml"), "Namespace");
