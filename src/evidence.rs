@@ -317,6 +317,11 @@ pub struct ServiceHealth {
     /// Pods (or addresses) behind the not-ready endpoints.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_ready_targets: Vec<String>,
+    /// With no endpoint at all: the namespace's pods that look like the service's (by name, by
+    /// the `app`/`app.kubernetes.io/name`/`k8s-app` label, or of the Deployment behind it) but
+    /// that the selector does not match, as `name (k=v,k=v)`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unselected_pods: Vec<String>,
     /// Parts that could not be read (e.g. RBAC forbids EndpointSlices), for "what is missing".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gaps: Vec<String>,

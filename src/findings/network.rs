@@ -172,6 +172,24 @@ pub fn endpoint_findings(evidence: &Evidence) -> Vec<Finding> {
                 format!(" ({})", s.not_ready_targets.join(", "))
             }
         );
+        if s.ready_endpoints == 0 && s.not_ready_endpoints == 0 && !s.unselected_pods.is_empty() {
+            let selector = s.selector.as_deref().unwrap_or("(none)");
+            out.push(
+                Finding::new(
+                    FindingKind::Endpoints,
+                    "selector_matches_no_pod",
+                    subject.clone(),
+                    format!(
+                        "Service {}'s selector {selector} matches no pod, while its pods run with other labels: {}",
+                        s.name,
+                        s.unselected_pods.join("; ")
+                    ),
+                    Strength::Decisive,
+                )
+                .cite(format!("{cite}; selector {selector}"))
+                .count(s.unselected_pods.len() as u32),
+            );
+        }
         if s.ready_endpoints == 0 {
             let detail = if s.not_ready_endpoints > 0 {
                 format!(

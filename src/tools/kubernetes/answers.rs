@@ -154,7 +154,25 @@ pub async fn service_health(backend: &dyn KubeBackend, args: &ServiceHealthArgs)
         deployments: &deployments,
         pods: pods.as_deref(),
     };
-    match service_health_from(ns, service, &sources) {
+    let mut health = service_health_from(ns, service, &sources);
+    // No endpoint at all behind a selector: read the pods, to show those the selector misses.
+    if pods.is_none()
+        && let Some(h) = &health
+        && h.ready_endpoints == 0
+        && h.not_ready_endpoints == 0
+        && h.selector.is_some()
+        && let Ok(Some(all)) = backend.list_pods(ns, &ListQuery::all()).await
+    {
+        health = service_health_from(
+            ns,
+            service,
+            &ServiceSources {
+                pods: Some(&all),
+                ..sources
+            },
+        );
+    }
+    match health {
         Some(mut health) => {
             health.gaps = gaps;
             wire::data(&Observation::ServiceHealth {

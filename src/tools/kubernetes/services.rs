@@ -114,6 +114,10 @@ pub fn service_health_from(
             })
         });
     let found = svc.is_some() || eps.is_some() || deployment.is_some() || !slices.is_empty();
+    let deployment_template = deployment
+        .and_then(|d| d.spec.as_ref())
+        .and_then(|s| s.template.metadata.as_ref())
+        .and_then(|m| m.labels.as_ref());
     let deployment = deployment.map(deployment_state);
     let (mut ready, mut not_ready) = (0u32, 0u32);
     let mut not_ready_targets = Vec::new();
@@ -173,6 +177,16 @@ pub fn service_health_from(
             counted_from = None;
         }
     }
+    let unselected_pods = if ready == 0 && not_ready == 0 {
+        unselected(
+            selector,
+            service,
+            deployment_template,
+            pods.unwrap_or_default(),
+        )
+    } else {
+        Vec::new()
+    };
     Some(ServiceHealth {
         name: service.to_owned(),
         namespace: svc
@@ -184,8 +198,59 @@ pub fn service_health_from(
         counted_from,
         selector: selector.and_then(selector::from_map),
         not_ready_targets,
+        unselected_pods,
         gaps: Vec::new(),
     })
+}
+
+/// Most pods [`unselected`] lists.
+const MAX_UNSELECTED: usize = 5;
+
+/// The running pods that look like the service's (its Deployment's pod template labels, the
+/// `app`/`app.kubernetes.io/name`/`k8s-app` label or a `<service>-` name) but that `selector`
+/// does not match, as `name (k=v,…)`: the evidence that a Service's selector matches no pod.
+fn unselected(
+    selector: Option<&BTreeMap<String, String>>,
+    service: &str,
+    template: Option<&BTreeMap<String, String>>,
+    pods: &[Pod],
+) -> Vec<String> {
+    let Some(selector) = selector.filter(|s| !s.is_empty()) else {
+        return Vec::new();
+    };
+    pods.iter()
+        .filter(|p| {
+            p.metadata.deletion_timestamp.is_none()
+                && !matches!(
+                    p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                    Some("Succeeded" | "Failed")
+                )
+        })
+        .filter(|p| !selects(selector, p.metadata.labels.as_ref()))
+        .filter(|p| {
+            pod_matches_service(p, service)
+                || template.is_some_and(|t| selects(t, p.metadata.labels.as_ref()))
+        })
+        .take(MAX_UNSELECTED)
+        .map(|p| {
+            let labels = p
+                .metadata
+                .labels
+                .as_ref()
+                .map(|l| {
+                    l.iter()
+                        .filter(|(k, _)| k.as_str() != "pod-template-hash")
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
+                .unwrap_or_default();
+            format!(
+                "{} ({labels})",
+                p.metadata.name.as_deref().unwrap_or_default()
+            )
+        })
+        .collect()
 }
 
 /// Ready and not-ready endpoints over a service's slices (one address family: IPv4 when

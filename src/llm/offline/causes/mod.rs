@@ -13,8 +13,11 @@
 //! placeholder: when the namespace is unknown, the command that finds the object is given.
 //! Causes are chosen by evidence, not by the agent the alert was routed to.
 
+mod alerting;
 mod crash;
+mod database;
 mod dependency;
+mod endpoints;
 mod nodes;
 mod probes;
 mod pull;
@@ -50,6 +53,10 @@ const CAUSES: &[Cause] = &[
     nodes::node_not_ready,
     nodes::node_pressure,
     dependency::dependency_errors,
+    alerting::heartbeat_alert,
+    endpoints::selector_matches_no_pod,
+    database::connection_limit_holder,
+    database::wal_retained,
 ];
 
 /// The candidates the general causes find, best first.
