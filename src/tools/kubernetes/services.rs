@@ -423,4 +423,43 @@ mod tests {
         .expect("health");
         assert_eq!((h.ready_endpoints, h.not_ready_endpoints), (1, 0));
     }
+
+    #[test]
+    fn pods_the_selector_misses_are_listed_when_there_is_no_endpoint() {
+        let services: Vec<Service> = list(
+            r#"{"kind":"ServiceList","apiVersion":"v1","items":[
+          {"metadata":{"name":"search-gateway","namespace":"discovery"},"spec":{"selector":{"app":"search-gateway"}}}]}"#,
+        );
+        let endpoints: Vec<Endpoints> = list(
+            r#"{"kind":"EndpointsList","apiVersion":"v1","items":[
+          {"metadata":{"name":"search-gateway","namespace":"discovery"}}]}"#,
+        );
+        let pods: Vec<Pod> = list(
+            r#"{"kind":"PodList","apiVersion":"v1","items":[
+          {"metadata":{"name":"search-gateway-7c9-b9dvn","namespace":"discovery",
+            "labels":{"app.kubernetes.io/name":"search-gateway","pod-template-hash":"7c9"}},
+           "spec":{"containers":[{"name":"app","image":"sg:2"}]},"status":{"phase":"Running"}},
+          {"metadata":{"name":"indexer-0","namespace":"discovery","labels":{"app":"indexer"}},
+           "spec":{"containers":[{"name":"app","image":"ix:1"}]},"status":{"phase":"Running"}}]}"#,
+        );
+        let sources = ServiceSources {
+            services: &services,
+            endpoints: &endpoints,
+            pods: Some(&pods),
+            ..ServiceSources::default()
+        };
+        let h = service_health_from("discovery", "search-gateway", &sources).expect("health");
+        assert_eq!((h.ready_endpoints, h.not_ready_endpoints), (0, 0));
+        assert_eq!(
+            h.unselected_pods,
+            vec!["search-gateway-7c9-b9dvn (app.kubernetes.io/name=search-gateway)"]
+        );
+        // Without the pods, nothing is claimed.
+        let sources = ServiceSources {
+            pods: None,
+            ..sources
+        };
+        let h = service_health_from("discovery", "search-gateway", &sources).expect("health");
+        assert!(h.unselected_pods.is_empty());
+    }
 }

@@ -25,6 +25,8 @@ mod scheduling;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_servers;
 
 use super::common::{Ctx, Finding};
 use crate::findings::{Finding as Fact, FindingKind, Strength, find_all};

@@ -12,7 +12,7 @@ use crate::evidence::{
 use crate::llm::offline::common::Ctx;
 use crate::target::{Target, TargetKind};
 
-fn evidence(observations: Vec<Observation>) -> Evidence {
+pub(super) fn evidence(observations: Vec<Observation>) -> Evidence {
     Evidence {
         outputs: observations
             .into_iter()
@@ -29,7 +29,7 @@ fn evidence(observations: Vec<Observation>) -> Evidence {
     }
 }
 
-fn target(kind: TargetKind, name: &str, ns: &str) -> Target {
+pub(super) fn target(kind: TargetKind, name: &str, ns: &str) -> Target {
     Target {
         kind,
         name: name.into(),
@@ -41,7 +41,7 @@ fn target(kind: TargetKind, name: &str, ns: &str) -> Target {
     }
 }
 
-fn pod(name: &str, containers: Vec<ContainerState>) -> PodState {
+pub(super) fn pod(name: &str, containers: Vec<ContainerState>) -> PodState {
     PodState {
         name: name.into(),
         namespace: "billing-3".into(),
@@ -56,7 +56,7 @@ fn pod(name: &str, containers: Vec<ContainerState>) -> PodState {
     }
 }
 
-fn container(state: &str, reason: Option<&str>) -> ContainerState {
+pub(super) fn container(state: &str, reason: Option<&str>) -> ContainerState {
     ContainerState {
         name: "worker".into(),
         image: "acme/invoice-sync:2.4.1".into(),
@@ -80,7 +80,7 @@ fn crashed(reason: &str, code: i32) -> ContainerState {
     c
 }
 
-fn event(reason: &str, object: &str, message: &str) -> KubeEvent {
+pub(super) fn event(reason: &str, object: &str, message: &str) -> KubeEvent {
     KubeEvent {
         timestamp: Some(Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap()),
         event_type: "Warning".into(),
@@ -91,7 +91,7 @@ fn event(reason: &str, object: &str, message: &str) -> KubeEvent {
     }
 }
 
-fn log(pod: &str, body: &str) -> LogRecord {
+pub(super) fn log(pod: &str, body: &str) -> LogRecord {
     LogRecord {
         timestamp: Some(Utc.with_ymd_and_hms(2026, 3, 1, 9, 59, 0).unwrap()),
         severity: Some("ERROR".into()),
@@ -103,18 +103,18 @@ fn log(pod: &str, body: &str) -> LogRecord {
 }
 
 /// Runs one cause over the evidence for the target.
-fn run(cause: Cause, ev: &Evidence, t: &Target) -> Vec<Finding> {
+pub(super) fn run(cause: Cause, ev: &Evidence, t: &Target) -> Vec<Finding> {
     let alert = text_alert("pods of invoice-sync are failing in namespace billing-3");
     let ctx = Ctx::new(&alert, ev).with_target(t);
     let facts = Facts::new(&ctx, t, find_all(ev, ctx.now));
     cause(&facts)
 }
 
-fn deploy() -> Target {
+pub(super) fn deploy() -> Target {
     target(TargetKind::Deployment, "invoice-sync", "billing-3")
 }
 
-const POD: &str = "invoice-sync-5f7d9bcc48-rtw2p";
+pub(super) const POD: &str = "invoice-sync-5f7d9bcc48-rtw2p";
 
 #[test]
 fn oom_kill_is_the_cause_of_the_back_off() {
