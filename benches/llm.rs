@@ -10,6 +10,8 @@
 //! answer time, divided by the requests (request building and JSON, HTTP on 127.0.0.1, the
 //! tool calls over MCP, parsing, grounding).
 //!
+//! `LLM_BENCH_DUMP=<scenario>` prints that scenario's first request as sent.
+//!
 //! Target: under 8 KB for a typical alert (a peer sends about 34 KB for a one-line question).
 
 #[path = "../tests/support/mod.rs"]
@@ -84,6 +86,9 @@ async fn main() {
             println!("{:<28} no request ({})", sc.name, a.rca.reasoner);
             continue;
         };
+        if std::env::var("LLM_BENCH_DUMP").is_ok_and(|d| d == sc.name) {
+            println!("{}", first.raw);
+        }
         let texts = first.message_texts();
         let user = texts.get(1).cloned().unwrap_or_default();
         let evidence = user
