@@ -2,7 +2,8 @@
 //! after it has analysed 1,000 alerts from the fake Slack, plus the peak (VmHWM). These are the
 //! figures the Deployment's memory request and limit are sized from (README, "Resources").
 //!
-//! `cargo bench --bench rss` (env `RSS_BENCH_ALERTS`, default 1000). Linux only (/proc).
+//! `cargo bench --bench rss` (env `RSS_BENCH_ALERTS`, default 1000; alerts go in bursts of 1,000
+//! within the queue's bound, RSS sampled after each). Linux only (/proc).
 //! Alerts go to 100 channels so Slack's one-message-per-second pacing per channel does not
 //! stretch the run.
 
@@ -77,10 +78,17 @@ fn main() {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let (idle, _) = rss(pid);
         let t0 = Instant::now();
+        let mut samples = Vec::new();
         for i in 0..alerts {
             let mut ev = am_alert(&format!("MemBench{i} svc{i}"), &ts_ago(30.0, i), "firing");
             ev["channel"] = serde_json::json!(format!("C{:07}", i % 100));
             fake.send_event(ev).await;
+            // Bursts of 1,000 within the queue's bound; the next waits for most of the last.
+            if (i + 1) % 1000 == 0 {
+                fake.wait_posted(|p| rca_updates(p).len() + 200 >= i + 1, Duration::from_secs(300))
+                    .await;
+                samples.push(format!("{} → {:.1} MiB", i + 1, rss(pid).0));
+            }
         }
         let done = fake
             .wait_posted(|p| rca_updates(p).len() >= alerts, Duration::from_secs(600))
@@ -94,5 +102,8 @@ fn main() {
             took.as_secs_f64(),
             if done { "" } else { " (not all answered in time)" }
         );
+        if samples.len() > 1 {
+            println!("RSS along the run: {}", samples.join(", "));
+        }
     });
 }
