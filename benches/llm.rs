@@ -129,6 +129,7 @@ async fn main() {
     let mut overheads = Vec::new();
     let mut totals = Vec::new();
     let mut fake_times = Vec::new();
+    let mut requests = 0;
     for _ in 0..RUNS {
         let fake = FakeLlm::start(vec![Reply::Delayed(
             FAKE_DELAY,
@@ -152,6 +153,7 @@ async fn main() {
             .iter()
             .map(|r| r.answered_in.as_secs_f64() * 1000.0)
             .sum();
+        requests = reqs.len();
         let steps = reqs.len().max(1) as f64;
         overheads.push((usage.llm_ms as f64 - fake_ms) / steps);
         totals.push(usage.llm_ms as f64);
@@ -161,11 +163,12 @@ async fn main() {
         v.sort_by(f64::total_cmp);
     }
     println!(
-        "fake's answer time per step: p50 {:.1} ms\nreasoner overhead per step: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms\nwhole LLM loop (3 requests, 2 tool calls): p50 {:.1} ms",
+        "fake's answer time per step: p50 {:.1} ms\nreasoner overhead per step: p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms\nwhole LLM loop ({} requests, 2 tool calls): p50 {:.1} ms",
         percentile(&fake_times, 0.5),
         percentile(&overheads, 0.5),
         percentile(&overheads, 0.95),
         overheads.last().copied().unwrap_or(0.0),
+        requests,
         percentile(&totals, 0.5),
     );
 }
