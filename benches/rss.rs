@@ -85,7 +85,7 @@ fn main() {
             fake.send_event(ev).await;
             // Bursts of 1,000 within the queue's bound; the next waits for most of the last.
             if (i + 1) % 1000 == 0 {
-                fake.wait_posted(|p| rca_updates(p).len() + 200 >= i + 1, Duration::from_secs(300))
+                fake.wait_posted(|p| rca_updates(p).len() + 200 > i, Duration::from_secs(300))
                     .await;
                 samples.push(format!("{} → {:.1} MiB", i + 1, rss(pid).0));
             }
