@@ -245,12 +245,9 @@ pub(crate) fn oom(ctx: &Ctx<'_>) -> Option<Finding> {
     let hint = ctx
         .logs
         .iter()
-        .find(|l| {
-            l.lower.contains("unbounded")
-                || l.lower.contains("evictions=0")
-                || l.lower.contains("no eviction")
-                || l.lower.contains("memory leak")
-        })
+        // Runtimes that report a leak themselves (Node's "Possible EventEmitter memory leak
+        // detected", leak detectors): an application's own cache wording is not matched.
+        .find(|l| l.lower.contains("memory leak"))
         .map(|l| quote(&l.rec.body, 120));
     if let Some(h) = &hint {
         f.for_(format!("log: \"{h}\""));
@@ -390,7 +387,8 @@ fn cpu_throttling(ctx: &Ctx<'_>) -> Option<Finding> {
     if let Some(l) = ctx
         .logs
         .iter()
-        .find(|l| l.lower.contains("gomaxprocs") || l.lower.contains("host cpus"))
+        // Go sizes its scheduler from GOMAXPROCS, the host's CPUs unless set (or automaxprocs).
+        .find(|l| l.lower.contains("gomaxprocs"))
     {
         f.for_(format!("startup log: \"{}\"", quote(&l.rec.body, 120)));
         traffic_text.push_str(&format!(
