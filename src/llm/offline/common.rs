@@ -871,26 +871,6 @@ pub(crate) fn flat_traffic_text(s: &Series) -> String {
     }
 }
 
-/// A log line that names where extra traffic comes from (a campaign, a top client), if any.
-pub(crate) fn traffic_source(ctx: &Ctx<'_>) -> Option<String> {
-    ctx.logs
-        .iter()
-        .rev()
-        .find(|l| {
-            !l.lower.contains("http/")
-                && [
-                    "top client",
-                    "campaign",
-                    "user agent",
-                    "user-agent",
-                    "traffic from",
-                ]
-                .iter()
-                .any(|n| l.lower.contains(n))
-        })
-        .map(|l| quote(&l.rec.body, 120))
-}
-
 /// "A regression in the service itself (recent deploy or unhealthy pods)": usually a distractor
 /// for upstream problems; rejected when there was no rollout and the pods are healthy.
 pub(crate) fn own_regression(ctx: &Ctx<'_>) -> Option<Finding> {

@@ -531,13 +531,6 @@ fn pool_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
     } else if !ctx.events.is_empty() {
         f.for_("no deploy in the events");
     }
-    let source = super::common::traffic_source(ctx)
-        .map(|src| {
-            f.for_(format!("traffic source: \"{src}\""));
-            format!(" (\"{src}\")")
-        })
-        .unwrap_or_default();
-    let op_text = format!("{source}{op_text}");
     f.root_cause = format!(
         "The MongoDB connection pool of {} is exhausted ({}) by a traffic spike: request rate rose {}x ({} req/s){}{}; scale out (or raise maxPoolSize) to absorb the load.",
         ctx.service,
@@ -757,11 +750,7 @@ fn missing_index(ctx: &Ctx<'_>) -> Option<Finding> {
     let target = ns.clone().unwrap_or_else(|| "the collection".into());
     let dropped = ctx.logs_with(&["dropindex"]).into_iter().next();
     let aborted = ctx
-        .logs_with(&[
-            "index build: aborted",
-            "index build not committed",
-            "index build aborted",
-        ])
+        .logs_with(&["index build: aborted", "index build aborted"])
         .into_iter()
         .next();
     let mut why = String::new();

@@ -753,14 +753,6 @@ fn cpu_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
             f.against(format!("CPU throttled {} too", pct(t.peak())));
         }
     }
-    let source = super::common::traffic_source(ctx);
-    if let Some(src) = &source {
-        f.for_(format!("traffic source: \"{src}\""));
-    }
-    let cpu_text = match &source {
-        Some(src) => format!("{cpu_text}; the extra traffic comes from \"{src}\""),
-        None => cpu_text,
-    };
     f.root_cause = format!(
         "CPU saturation in {} comes from a traffic surge: the request rate rose {}x ({} req/s{}) {hpa_text}{cpu_text}.",
         ctx.deployment,
