@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
+use super::causes::traffic::{flat_traffic_text, traffic};
 use super::common::{
-    Ctx, Detector, Finding, LogLine, Series, arrow, contains_ci, flat_traffic_text, hm, num,
-    plural, quote, traffic, word_after,
+    Ctx, Detector, Finding, LogLine, Series, arrow, contains_ci, hm, num, plural, quote, word_after,
 };
 use super::{kubernetes, resource};
 

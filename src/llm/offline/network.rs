@@ -4,9 +4,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::causes::traffic;
 use super::common::{
-    self, Ctx, Detector, Finding, LogLine, arrow, contains_ci, day_hm, extract_host, hm, num,
-    quote, word_after,
+    Ctx, Detector, Finding, LogLine, arrow, contains_ci, day_hm, extract_host, hm, num, quote,
+    word_after,
 };
 use crate::evidence::{CertInfo, KubeEvent, ServiceHealth};
 
@@ -16,8 +17,8 @@ pub(crate) const DETECTORS: &[Detector] = &[
     dns_failure,
     no_ready_endpoints,
     upstream_timeout,
-    common::traffic_latency,
-    common::own_regression,
+    traffic::traffic_latency,
+    traffic::own_regression,
 ];
 
 fn host_or(ctx: &Ctx<'_>) -> String {

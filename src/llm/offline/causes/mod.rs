@@ -22,6 +22,7 @@ mod nodes;
 mod probes;
 mod pull;
 mod scheduling;
+pub(super) mod traffic;
 
 #[cfg(test)]
 mod tests;
