@@ -19,9 +19,11 @@ mod database;
 mod dependency;
 mod endpoints;
 mod nodes;
+pub(super) mod pool;
 mod probes;
 mod pull;
 mod scheduling;
+pub(super) mod slow_query;
 pub(super) mod traffic;
 
 #[cfg(test)]

@@ -195,6 +195,11 @@ pub(crate) fn plural(n: u64, word: &str) -> String {
     }
 }
 
+/// A `mongosh` command evaluating `eval` against `$MONGODB_URI`.
+pub(crate) fn mongosh(eval: &str) -> String {
+    format!("mongosh \"$MONGODB_URI\" --quiet --eval '{eval}'")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
