@@ -14,6 +14,7 @@
 //! Causes are chosen by evidence, not by the agent the alert was routed to.
 
 mod alerting;
+pub(super) mod auth;
 mod crash;
 mod database;
 mod dependency;
@@ -22,6 +23,8 @@ mod nodes;
 pub(super) mod pool;
 mod probes;
 mod pull;
+pub(super) mod reachability;
+pub(super) mod replication;
 mod scheduling;
 pub(super) mod slow_query;
 pub(super) mod traffic;
