@@ -15,9 +15,11 @@
 
 mod alerting;
 pub(super) mod auth;
+pub(super) mod certificate;
 mod crash;
 mod database;
 mod dependency;
+pub(super) mod dns;
 mod endpoints;
 mod nodes;
 pub(super) mod pool;
@@ -27,7 +29,9 @@ pub(super) mod reachability;
 pub(super) mod replication;
 mod scheduling;
 pub(super) mod slow_query;
+pub(super) mod tls_chain;
 pub(super) mod traffic;
+pub(super) mod upstream;
 
 #[cfg(test)]
 mod tests;
