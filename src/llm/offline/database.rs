@@ -4,12 +4,13 @@
 //! the cross-agent OOM and crash-loop checks. Each lives in [`super::causes`] with its class.
 
 use super::causes::auth::auth_failure;
+use super::causes::crashloop::crashloop;
 use super::causes::pool::{pool_exhausted, pool_traffic};
 use super::causes::reachability::db_network;
 use super::causes::replication::{replication_lag, slow_primary};
 use super::causes::slow_query::{missing_index, pool_slow_query};
 use super::common::Detector;
-use super::{kubernetes, resource};
+use super::resource;
 
 pub(crate) const DETECTORS: &[Detector] = &[
     pool_slow_query,
@@ -21,5 +22,5 @@ pub(crate) const DETECTORS: &[Detector] = &[
     db_network,
     slow_primary,
     resource::oom,
-    kubernetes::crashloop,
+    crashloop,
 ];

@@ -2,11 +2,11 @@
 //! saturation, disk full (unrotated logs), CPU saturation from a traffic surge (HPA at max) and
 //! node memory pressure evictions.
 
+use super::causes::crashloop::is_oom;
 use super::causes::traffic::{flat_traffic_text, traffic};
 use super::common::{
     Ctx, Detector, Finding, arrow, bytes, contains_ci, hm, num, pct, plural, quote, word_after,
 };
-use super::kubernetes::is_oom;
 use crate::evidence::{ContainerState, KubeEvent, PodState};
 
 pub(crate) const DETECTORS: &[Detector] = &[

@@ -1,9 +1,13 @@
 //! Node failures: a node NotReady (the kubelet stopped posting status), and node pressure
 //! (DiskPressure, MemoryPressure) with the evictions it causes — the evicted pod that used the
 //! most is named, as the kubelet's eviction message does.
+//!
+//! [`detect_node_not_ready`] is the Kubernetes agent's detector of a node NotReady, read from the
+//! node events and the pods on the node directly.
 
 use super::{Facts, cite};
-use crate::llm::offline::common::{Finding, quote};
+use crate::evidence::PodState;
+use crate::llm::offline::common::{Ctx, Finding, contains_ci, hm, plural, quote};
 
 /// Usage from which an evicted container counts as the consumer (1 GiB).
 const BIG_USE: f64 = 1024.0 * 1024.0 * 1024.0;
@@ -146,4 +150,145 @@ pub(crate) fn node_pressure(facts: &Facts<'_>) -> Vec<Finding> {
         c.step("Set ephemeral-storage requests/limits on pods that write to their container filesystem or emptyDir, and move bulk data to a volume");
     }
     vec![c]
+}
+
+/// A node went NotReady: its pods are evicted/terminating, replicas unavailable.
+pub(crate) fn detect_node_not_ready(ctx: &Ctx<'_>) -> Option<Finding> {
+    let events = ctx.events_with(&[
+        "nodenotready",
+        "node is not ready",
+        "status is now: nodenotready",
+        "nodestatusunknown",
+        "kubelet stopped posting",
+    ]);
+    let node = events
+        .iter()
+        .find_map(|e| e.object.strip_prefix("Node/").map(str::to_string))
+        .or_else(|| events.iter().find_map(|e| ctx.pod_node(&e.object)))
+        .or_else(|| {
+            ctx.pods
+                .iter()
+                .find(|p| {
+                    p.phase == "Unknown"
+                        || p.conditions.iter().any(|c| contains_ci(c, "nodenotready"))
+                })
+                .and_then(|p| p.node.clone())
+        });
+    let Some(node) = node else {
+        if ctx.mentions(&["notready", "not ready", "node down", "unreachable"])
+            && ctx.mentions(&["node"])
+        {
+            let mut f = Finding::new("node-notready", "Node NotReady taking replicas down");
+            f.root_cause = format!(
+                "Replicas of {} are unavailable, most likely because their node went NotReady (per the alert) and its pods were evicted.",
+                ctx.deployment
+            );
+            f.summary = "A node went NotReady.".into();
+            f.missing("no node events or pod placement");
+            f.cmd("Node states", "kubectl get nodes -o wide".to_string());
+            return Some(f.with_score(0.4).into_hint(ctx));
+        }
+        return None;
+    };
+    let on_node: Vec<&PodState> = ctx
+        .pods
+        .iter()
+        .copied()
+        .filter(|p| p.node.as_deref() == Some(node.as_str()))
+        .collect();
+    let elsewhere_ok = ctx
+        .pods
+        .iter()
+        .filter(|p| p.node.as_deref() != Some(node.as_str()) && p.ready)
+        .count();
+    let mut f = Finding::new("node-notready", format!("Node {node} NotReady"));
+    let mut score: f64 = if events.is_empty() { 0.6 } else { 0.85 };
+    if let Some(e) = events.first() {
+        f.for_(format!(
+            "{} {}: {}",
+            e.reason,
+            e.object,
+            quote(&e.message, 100)
+        ));
+        f.at_opt(
+            e.timestamp,
+            format!("node {node} NotReady: {}", quote(&e.message, 80)),
+        );
+    }
+    let evictions = ctx.events_with(&[
+        "taintmanagereviction",
+        "marking for deletion",
+        "evict",
+        "nodecontrollereviction",
+    ]);
+    if let Some(e) = evictions.first() {
+        score += 0.05;
+        f.for_(format!("{}: {}", e.reason, quote(&e.message, 100)));
+        f.at_opt(e.timestamp, format!("pods evicted from {node}"));
+    }
+    let names: Vec<&str> = on_node.iter().map(|p| p.name.as_str()).take(4).collect();
+    if !on_node.is_empty() {
+        f.for_(format!(
+            "{} on {node} not serving: {}",
+            plural(on_node.len() as u64, "pod"),
+            names.join(", ")
+        ));
+    }
+    let restarts: u32 = ctx.pods.iter().map(|p| p.restarts()).sum();
+    if elsewhere_ok > 0 {
+        f.for_(format!(
+            "app itself healthy: {elsewhere_ok} pods on other nodes ready, {}",
+            plural(u64::from(restarts), "restart")
+        ));
+    }
+    let pending = ctx.pods.iter().filter(|p| p.phase == "Pending").count();
+    f.metric("pods on the NotReady node", on_node.len().to_string());
+    f.metric("ready pods elsewhere", elsewhere_ok.to_string());
+    f.root_cause = format!(
+        "Replicas of {} are unavailable because node {node} went NotReady{}: its pods ({}) were evicted or are stuck terminating{}; the app itself is healthy — {elsewhere_ok} pods on other nodes are ready.",
+        ctx.deployment,
+        events
+            .first()
+            .and_then(|e| e.timestamp)
+            .map(|t| format!(" at {}", hm(t)))
+            .unwrap_or_default(),
+        if names.is_empty() {
+            "none listed".to_string()
+        } else {
+            names.join(", ")
+        },
+        if pending > 0 {
+            format!(" and {pending} replacements are Pending")
+        } else {
+            String::new()
+        }
+    );
+    f.summary = format!(
+        "Node {node} went NotReady, taking {} replicas down.",
+        ctx.deployment
+    );
+    f.cmd(
+        "Why the node is NotReady (conditions, kubelet)",
+        format!("kubectl describe node {node}"),
+    );
+    f.cmd("Node states", "kubectl get nodes -o wide".to_string());
+    f.cmd(
+        "Pods still bound to the node",
+        ctx.kubectl(&format!(
+            "get pods -o wide --field-selector spec.nodeName={node}"
+        )),
+    );
+    if let Some(p) = on_node.first() {
+        f.cmd(
+            "Free a replica stuck terminating on the dead node",
+            ctx.kubectl(&format!("delete pod {} --grace-period=0 --force", p.name)),
+        );
+    }
+    f.cmd(
+        "Keep new pods off the node until it is repaired",
+        format!("kubectl cordon {node}"),
+    );
+    f.prevent("Spread replicas across nodes/zones (topologySpreadConstraints or pod anti-affinity) with a PodDisruptionBudget");
+    f.prevent("Run node-problem-detector and alert on NodeNotReady; lower the not-ready toleration (tolerationSeconds) for stateless apps");
+    Some(f.with_score(score.min(0.93)))
 }
