@@ -2,6 +2,7 @@
 //! the error line the crashing container printed last, and the configuration it names as missing
 //! (an environment variable, a ConfigMap key, a file).
 
+use super::memory::is_oom;
 use crate::evidence::{ContainerState, KubeEvent, PodState};
 use crate::llm::offline::common::{
     Ctx, Finding, LogLine, env_var_name, hm, plural, quote, word_after,
@@ -13,11 +14,6 @@ pub(crate) fn containers<'a>(ctx: &Ctx<'a>) -> Vec<(&'a PodState, &'a ContainerS
         .iter()
         .flat_map(|p| p.containers.iter().map(move |c| (*p, c)))
         .collect()
-}
-
-pub(crate) fn is_oom(c: &ContainerState) -> bool {
-    c.last_termination_reason.as_deref() == Some("OOMKilled")
-        || c.reason.as_deref() == Some("OOMKilled")
 }
 
 pub(crate) const CONFIG_NEEDLES: &[&str] = &[

@@ -16,12 +16,15 @@
 mod alerting;
 pub(super) mod auth;
 pub(super) mod certificate;
+pub(super) mod cpu;
 mod crash;
 pub(super) mod crashloop;
 mod database;
 mod dependency;
+pub(super) mod disk;
 pub(super) mod dns;
 mod endpoints;
+pub(super) mod memory;
 pub(super) mod nodes;
 pub(super) mod pool;
 mod probes;

@@ -98,6 +98,16 @@ impl Series {
     }
 }
 
+/// Metric labels that name a node.
+pub(crate) const NODE_LABELS: &[&str] = &[
+    "k8s.node.name",
+    "node",
+    "host.name",
+    "host_name",
+    "instance",
+    "host",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,6 +200,34 @@ pub(crate) fn mongosh(eval: &str) -> String {
     format!("mongosh \"$MONGODB_URI\" --quiet --eval '{eval}'")
 }
 
+/// `512Mi`, `1Gi`, `500M`, `536870912` → bytes.
+pub(crate) fn parse_quantity(q: &str) -> Option<f64> {
+    let q = q.trim();
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(q.len());
+    let (n, unit) = q.split_at(split);
+    let n: f64 = n.parse().ok()?;
+    let mult = match unit {
+        "" => 1.0,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0 * 1024.0,
+        "Gi" => 1024.0 * 1024.0 * 1024.0,
+        "Ti" => 1024f64.powi(4),
+        "k" | "K" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "m" => 1e-3,
+        _ => return None,
+    };
+    Some(n * mult)
+}
+
+/// "40% → 93%" for a ratio series (baseline → peak).
+pub(crate) fn format_ratio_arrow(s: &Series) -> String {
+    format!("{} → {}", pct(s.baseline()), pct(s.peak()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +264,14 @@ mod tests {
             word_after("ns: shop.orders planSummary", "ns").as_deref(),
             Some("shop.orders")
         );
+    }
+
+    #[test]
+    fn quantities() {
+        assert_eq!(parse_quantity("512Mi"), Some(512.0 * 1024.0 * 1024.0));
+        assert_eq!(parse_quantity("500m"), Some(0.5));
+        assert_eq!(parse_quantity("1Gi"), Some(1024.0 * 1024.0 * 1024.0));
+        assert_eq!(parse_quantity("bogus"), None);
+        assert_eq!(parse_quantity(""), None);
     }
 }
