@@ -82,8 +82,12 @@ pub(crate) fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
         .into_iter()
         .next();
     if let Some(l) = secret_log {
-        f.for_(format!("Secret updated: \"{}\"", quote(&l.rec.body, 140)));
-        f.at_opt(l.ts, format!("Secret updated: {}", quote(&l.rec.body, 90)));
+        f.cite_line(
+            "Secret updated",
+            l,
+            140,
+            format!("Secret updated: {}", quote(&l.rec.body, 90)),
+        );
     }
     if let Some(l) = ctx
         .logs_with(&[
@@ -94,12 +98,10 @@ pub(crate) fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
         ])
         .first()
     {
-        f.for_(format!(
-            "credentials rotated: \"{}\"",
-            quote(&l.rec.body, 140)
-        ));
-        f.at_opt(
-            l.ts,
+        f.cite_line(
+            "credentials rotated",
+            l,
+            140,
             format!("password rotated: {}", quote(&l.rec.body, 90)),
         );
     }

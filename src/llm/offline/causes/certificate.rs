@@ -258,14 +258,9 @@ pub(crate) fn cert_expiry(ctx: &Ctx<'_>) -> Option<Finding> {
         quote(&cert.issuer, 60)
     ));
     for e in failures.iter().rev().take(3) {
-        f.for_(format!(
-            "{} {}: {}",
-            e.reason,
-            e.object,
-            quote(&e.message, 140)
-        ));
-        f.at_opt(
-            e.timestamp,
+        f.cite_reason(
+            e,
+            140,
             format!("renewal failed: {} ({})", quote(&e.message, 100), e.object),
         );
     }

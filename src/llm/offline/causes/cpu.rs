@@ -244,14 +244,9 @@ pub(crate) fn cpu_traffic(ctx: &Ctx<'_>) -> Option<Finding> {
             .find(|e| contains_ci(&e.message, "max") || contains_ci(&e.reason, "limited"))
             .or(hpa.last());
         if let Some(e) = e {
-            f.for_(format!(
-                "{} {}: {}",
-                e.reason,
-                e.object,
-                quote(&e.message, 120)
-            ));
-            f.at_opt(
-                e.timestamp,
+            f.cite_reason(
+                e,
+                120,
                 format!("HPA at its maximum: {}", quote(&e.message, 80)),
             );
         }

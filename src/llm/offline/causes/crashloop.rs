@@ -207,8 +207,12 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
         .or_else(|| config_event.and_then(|e| word_after(&e.message.to_lowercase(), "configmap")))
         .filter(|c| c.len() > 1);
     if let Some(l) = line {
-        f.for_(format!("last log line: \"{}\"", quote(&l.rec.body, 160)));
-        f.at_opt(l.ts, format!("app log: {}", quote(&l.rec.body, 90)));
+        f.cite_line(
+            "last log line",
+            l,
+            160,
+            format!("app log: {}", quote(&l.rec.body, 90)),
+        );
     } else {
         f.missing(format!("no logs from {pod_name}'s previous container"));
     }

@@ -114,16 +114,7 @@ pub(crate) fn oom(ctx: &Ctx<'_>) -> Option<Finding> {
     }
     if let Some(e) = oom_events.first() {
         score += if killed.is_empty() { 0.5 } else { 0.03 };
-        f.for_(format!(
-            "{} {}: {}",
-            e.reason,
-            e.object,
-            quote(&e.message, 100)
-        ));
-        f.at_opt(
-            e.timestamp,
-            format!("{}: {}", e.reason, quote(&e.message, 80)),
-        );
+        f.cite_reason(e, 100, format!("{}: {}", e.reason, quote(&e.message, 80)));
     }
     let limit_text = limit.map(bytes).unwrap_or_else(|| "memory".into());
     let mut growth_text = String::new();

@@ -205,14 +205,9 @@ pub(crate) fn detect_node_not_ready(ctx: &Ctx<'_>) -> Option<Finding> {
     let mut f = Finding::new("node-notready", format!("Node {node} NotReady"));
     let mut score: f64 = if events.is_empty() { 0.6 } else { 0.85 };
     if let Some(e) = events.first() {
-        f.for_(format!(
-            "{} {}: {}",
-            e.reason,
-            e.object,
-            quote(&e.message, 100)
-        ));
-        f.at_opt(
-            e.timestamp,
+        f.cite_reason(
+            e,
+            100,
             format!("node {node} NotReady: {}", quote(&e.message, 80)),
         );
     }

@@ -75,9 +75,10 @@ pub(crate) fn replication_lag(ctx: &Ctx<'_>) -> Option<Finding> {
     ]);
     if let Some(l) = stale.first() {
         score += 0.1;
-        f.for_(format!("logs: \"{}\"", quote(&l.rec.body, 120)));
-        f.at_opt(
-            l.ts,
+        f.cite_line(
+            "logs",
+            l,
+            120,
             format!("stale read reported: {}", quote(&l.rec.body, 80)),
         );
     }
@@ -95,11 +96,12 @@ pub(crate) fn replication_lag(ctx: &Ctx<'_>) -> Option<Finding> {
     let mut cause = String::new();
     if let Some(l) = backup {
         score += 0.03;
-        f.for_(format!(
-            "backup started just before: \"{}\"",
-            quote(&l.rec.body, 140)
-        ));
-        f.at_opt(l.ts, format!("backup starts: {}", quote(&l.rec.body, 90)));
+        f.cite_line(
+            "backup started just before",
+            l,
+            140,
+            format!("backup starts: {}", quote(&l.rec.body, 90)),
+        );
         cause = format!(
             "; it started when a full backup began reading from that secondary (\"{}\")",
             quote(&l.rec.body, 120)

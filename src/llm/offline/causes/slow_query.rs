@@ -400,8 +400,12 @@ pub(crate) fn missing_index(ctx: &Ctx<'_>) -> Option<Finding> {
     let mut why = String::new();
     if let Some(l) = dropped {
         score += 0.03;
-        f.for_(format!("index dropped: \"{}\"", quote(&l.rec.body, 140)));
-        f.at_opt(l.ts, format!("index dropped: {}", quote(&l.rec.body, 90)));
+        f.cite_line(
+            "index dropped",
+            l,
+            140,
+            format!("index dropped: {}", quote(&l.rec.body, 90)),
+        );
         why = format!(
             "; the old index was dropped{} (\"{}\")",
             l.ts.map(|t| format!(" at {}", hm(t))).unwrap_or_default(),
@@ -409,12 +413,10 @@ pub(crate) fn missing_index(ctx: &Ctx<'_>) -> Option<Finding> {
         );
     }
     if let Some(l) = aborted {
-        f.for_(format!(
-            "replacement index build aborted: \"{}\"",
-            quote(&l.rec.body, 140)
-        ));
-        f.at_opt(
-            l.ts,
+        f.cite_line(
+            "replacement index build aborted",
+            l,
+            140,
             format!("index build aborted: {}", quote(&l.rec.body, 90)),
         );
         why.push_str(&format!(

@@ -116,9 +116,10 @@ pub(crate) fn tls_chain(ctx: &Ctx<'_>) -> Option<Finding> {
             "right after the TLS secret was updated at {when} (\"{}\")",
             quote(&l.rec.body, 140)
         ));
-        f.for_(format!("secret update: \"{}\"", quote(&l.rec.body, 160)));
-        f.at_opt(
-            l.ts,
+        f.cite_line(
+            "secret update",
+            l,
+            160,
             format!("TLS secret updated: {}", quote(&l.rec.body, 90)),
         );
     } else if let Some((at, e)) = installed {

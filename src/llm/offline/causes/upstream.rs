@@ -144,8 +144,12 @@ pub(crate) fn no_ready_endpoints(ctx: &Ctx<'_>) -> Option<Finding> {
             f.for_(format!("{} spans answered 503", spans_503.len()));
         }
         if let Some(l) = logs_503.first() {
-            f.for_(format!("logs: \"{}\"", quote(&l.rec.body, 120)));
-            f.at_opt(l.ts, format!("first 503: {}", quote(&l.rec.body, 80)));
+            f.cite_line(
+                "logs",
+                l,
+                120,
+                format!("first 503: {}", quote(&l.rec.body, 80)),
+            );
         }
     }
     if let Some(d) = &svc.deployment {

@@ -115,6 +115,29 @@ impl Finding {
         ));
         self.at_opt(e.timestamp, timeline);
     }
+    /// Cite a Kubernetes event by reason and object: "<reason> <object>: message" (quoted to
+    /// `max` characters) as evidence, and `timeline` at its time.
+    pub fn cite_reason(&mut self, e: &KubeEvent, max: usize, timeline: impl Into<String>) {
+        self.for_(format!(
+            "{} {}: {}",
+            e.reason,
+            e.object,
+            quote(&e.message, max)
+        ));
+        self.at_opt(e.timestamp, timeline);
+    }
+    /// Cite one log line: `<label>: "line"` (quoted to `max` characters) as evidence, and
+    /// `timeline` at its time.
+    pub fn cite_line(
+        &mut self,
+        label: &str,
+        l: &LogLine<'_>,
+        max: usize,
+        timeline: impl Into<String>,
+    ) {
+        self.for_(format!("{label}: \"{}\"", quote(&l.rec.body, max)));
+        self.at_opt(l.ts, timeline);
+    }
     pub fn at_opt(&mut self, at: Option<DateTime<Utc>>, event: impl Into<String>) {
         if let Some(at) = at {
             self.at(at, event);
