@@ -36,7 +36,7 @@ pub(crate) fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
             f.missing("no auth-failure metrics or logs");
             f.cmd(
                 "Restart the pods so they read the current Secret",
-                ctx.kubectl(&format!("rollout restart deploy/{}", ctx.deployment)),
+                ctx.kubectl_deploy("rollout restart"),
             );
             return Some(f.with_score(0.4).into_hint(ctx));
         }
@@ -208,12 +208,9 @@ pub(crate) fn auth_failure(ctx: &Ctx<'_>) -> Option<Finding> {
     );
     f.cmd(
         "Restart the pods so they load the rotated Secret",
-        ctx.kubectl(&format!("rollout restart deploy/{}", ctx.deployment)),
+        ctx.kubectl_deploy("rollout restart"),
     );
-    f.cmd(
-        "Watch the restart",
-        ctx.kubectl(&format!("rollout status deploy/{}", ctx.deployment)),
-    );
+    f.cmd("Watch the restart", ctx.kubectl_deploy("rollout status"));
     f.cmd(
         "Check when the Secret changed",
         ctx.kubectl(&format!(

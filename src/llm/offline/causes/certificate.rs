@@ -207,7 +207,7 @@ pub(crate) fn cert_expiry(ctx: &Ctx<'_>) -> Option<Finding> {
             ),
         };
         f.summary = format!("The certificate for {host} {when} and needs to be renewed.");
-        f.for_(format!("alert: \"{}\"", quote(&ctx.alert.title, 120)));
+        f.cite_alert(ctx);
         f.missing(format!("no certificate data for {host}"));
         renewal_actions(&mut f, ctx, &host);
         f.metric(

@@ -96,7 +96,7 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
                 ctx.deployment
             );
             f.summary = format!("{} is crash-looping.", ctx.deployment);
-            f.for_(format!("alert: \"{}\"", quote(&ctx.alert.title, 120)));
+            f.cite_alert(ctx);
             f.missing("no pod status or pod logs");
             f.cmd(
                 "Read why the last container exited",
@@ -281,7 +281,7 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
     }
     f.cmd(
         "Roll back to the last working revision while the config is fixed",
-        ctx.kubectl(&format!("rollout undo deploy/{}", ctx.deployment)),
+        ctx.kubectl_deploy("rollout undo"),
     );
     f.prevent("Validate required config keys in CI (and at startup with a clear message) before the rollout reaches the cluster");
     f.prevent("Reference ConfigMap keys with configMapKeyRef (optional: false) so a missing key blocks the rollout instead of crash-looping it");

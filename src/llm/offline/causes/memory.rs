@@ -245,7 +245,7 @@ pub(crate) fn oom(ctx: &Ctx<'_>) -> Option<Finding> {
     if rollout.is_some() {
         f.cmd(
             "Roll back the release that introduced the leak",
-            ctx.kubectl(&format!("rollout undo deploy/{}", ctx.deployment)),
+            ctx.kubectl_deploy("rollout undo"),
         );
     }
     if let Some(l) = limit {

@@ -275,7 +275,7 @@ pub(crate) fn pool_exhausted(ctx: &Ctx<'_>) -> Option<Finding> {
         );
         f.cmd(
             "Check for a recent deploy",
-            ctx.kubectl(&format!("rollout history deploy/{}", ctx.deployment)),
+            ctx.kubectl_deploy("rollout history"),
         );
         f.cmd(
             "Check the load on the pods",
@@ -306,7 +306,7 @@ pub(crate) fn pool_exhausted(ctx: &Ctx<'_>) -> Option<Finding> {
             "{}'s database connection pool is exhausted; find whether slow queries or load hold the connections, then roll back or scale.",
             ctx.service
         );
-        f.for_(format!("alert: \"{}\"", quote(&ctx.alert.title, 120)));
+        f.cite_alert(ctx);
         f.missing(format!(
             "no connection pool metrics (mongodb_pool_in_use, mongodb_pool_max, mongodb_pool_wait_queue) for {}",
             ctx.service

@@ -283,7 +283,7 @@ pub(crate) fn detect_image_pull(ctx: &Ctx<'_>) -> Option<Finding> {
     );
     f.cmd(
         "Roll back to the previous (pullable) image",
-        ctx.kubectl(&format!("rollout undo deploy/{}", ctx.deployment)),
+        ctx.kubectl_deploy("rollout undo"),
     );
     f.prevent("Deploy only images CI has pushed: pin by digest and check the tag exists (crane manifest) before applying");
     Some(f.with_score(0.9))

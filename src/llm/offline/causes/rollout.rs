@@ -245,7 +245,7 @@ pub(crate) fn rollout_stuck(ctx: &Ctx<'_>) -> Option<Finding> {
     );
     f.cmd(
         "Roll back to the serving revision",
-        ctx.kubectl(&format!("rollout undo deploy/{}", ctx.deployment)),
+        ctx.kubectl_deploy("rollout undo"),
     );
     f.prevent("Test the readiness endpoint of a new version in CI/staging with the production probe settings");
     f.prevent("Alert on ProgressDeadlineExceeded and use automated canary analysis to roll back");

@@ -101,7 +101,7 @@ pub(crate) fn pool_slow_query(ctx: &Ctx<'_>) -> Option<Finding> {
         );
         f.cmd(
             "Was there a recent deploy?",
-            ctx.kubectl(&format!("rollout history deploy/{}", ctx.deployment)),
+            ctx.kubectl_deploy("rollout history"),
         );
         return Some(f.with_score(0.35));
     }
@@ -242,11 +242,11 @@ pub(crate) fn pool_slow_query(ctx: &Ctx<'_>) -> Option<Finding> {
             );
             f.cmd(
                 "Roll back the deploy that introduced the slow query",
-                ctx.kubectl(&format!("rollout undo deploy/{}", ctx.deployment)),
+                ctx.kubectl_deploy("rollout undo"),
             );
             f.cmd(
                 "Watch the rollback complete",
-                ctx.kubectl(&format!("rollout status deploy/{}", ctx.deployment)),
+                ctx.kubectl_deploy("rollout status"),
             );
         }
         None => {
@@ -309,7 +309,7 @@ pub(crate) fn missing_index(ctx: &Ctx<'_>) -> Option<Finding> {
                 "{}'s queries are slow, likely from a missing index.",
                 ctx.service
             );
-            f.for_(format!("alert: \"{}\"", quote(&ctx.alert.title, 120)));
+            f.cite_alert(ctx);
             f.missing("no MongoDB slow-query logs to check the plan (COLLSCAN vs IXSCAN)");
             f.cmd(
                 "Find the slow operations",

@@ -91,7 +91,7 @@ pub(crate) fn own_regression(ctx: &Ctx<'_>) -> Option<Finding> {
     }
     f.cmd(
         "Check recent rollouts",
-        ctx.kubectl(&format!("rollout history deploy/{}", ctx.deployment)),
+        ctx.kubectl_deploy("rollout history"),
     );
     Some(f.with_score(score))
 }

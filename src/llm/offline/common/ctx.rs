@@ -329,6 +329,11 @@ impl<'a> Ctx<'a> {
         format!("kubectl -n {} {rest}", self.ns)
     }
 
+    /// `kubectl -n <ns> <verb> deploy/<deployment>` for the alert's deployment.
+    pub fn kubectl_deploy(&self, verb: &str) -> String {
+        self.kubectl(&format!("{verb} deploy/{}", self.deployment))
+    }
+
     /// Rollouts of the service's deployment (or of any deployment when none matches), oldest first.
     pub fn rollouts(&self) -> Vec<Rollout<'a>> {
         let all: Vec<Rollout<'a>> = self

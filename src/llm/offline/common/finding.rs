@@ -138,6 +138,10 @@ impl Finding {
         self.for_(format!("{label}: \"{}\"", quote(&l.rec.body, max)));
         self.at_opt(l.ts, timeline);
     }
+    /// Cite the alert's title as evidence (a finding that rests on the alert's wording).
+    pub fn cite_alert(&mut self, ctx: &Ctx<'_>) {
+        self.for_(format!("alert: \"{}\"", quote(&ctx.alert.title, 120)));
+    }
     pub fn at_opt(&mut self, at: Option<DateTime<Utc>>, event: impl Into<String>) {
         if let Some(at) = at {
             self.at(at, event);
