@@ -43,7 +43,7 @@ pub(crate) fn until(d: Duration) -> String {
 }
 
 /// "in 24 hours" from the alert's own wording ("expires in 24 hours").
-pub(crate) fn alert_deadline(hay: &str) -> Option<String> {
+fn alert_deadline(hay: &str) -> Option<String> {
     let words: Vec<&str> = hay.split_whitespace().collect();
     words.windows(3).find_map(|w| {
         let n: f64 = w[1].parse().ok()?;
@@ -56,7 +56,7 @@ pub(crate) fn alert_deadline(hay: &str) -> Option<String> {
     })
 }
 
-pub(crate) const CERT_KINDS: &[&str] = &[
+const CERT_KINDS: &[&str] = &[
     "Certificate/",
     "CertificateRequest/",
     "Order/",
@@ -66,7 +66,7 @@ pub(crate) const CERT_KINDS: &[&str] = &[
 ];
 
 /// Warning events from cert-manager / ACME: the renewal is failing.
-pub(crate) fn renewal_failures<'a>(ctx: &Ctx<'a>) -> Vec<&'a KubeEvent> {
+fn renewal_failures<'a>(ctx: &Ctx<'a>) -> Vec<&'a KubeEvent> {
     ctx.events
         .iter()
         .copied()
@@ -81,7 +81,7 @@ pub(crate) fn renewal_failures<'a>(ctx: &Ctx<'a>) -> Vec<&'a KubeEvent> {
 }
 
 /// The cert-manager Certificate name from events, if any.
-pub(crate) fn certificate_name(ctx: &Ctx<'_>) -> Option<String> {
+fn certificate_name(ctx: &Ctx<'_>) -> Option<String> {
     ctx.events
         .iter()
         .find_map(|e| e.object.strip_prefix("Certificate/"))
@@ -96,7 +96,7 @@ pub(crate) fn pick_cert<'a>(ctx: &Ctx<'a>) -> Option<&'a CertInfo> {
         .or_else(|| ctx.certs.first().copied())
 }
 
-pub(crate) fn renewal_actions(f: &mut Finding, ctx: &Ctx<'_>, host: &str) {
+fn renewal_actions(f: &mut Finding, ctx: &Ctx<'_>, host: &str) {
     f.cmd(
         "Check the certificate actually served (dates and issuer)",
         openssl_dates(host),

@@ -169,7 +169,7 @@ pub(crate) fn node_cpu_saturation(ctx: &Ctx<'_>) -> Option<Finding> {
 }
 
 /// HPA events showing the autoscaler pinned at its maximum.
-pub(crate) fn hpa_at_max<'a>(ctx: &Ctx<'a>) -> (Vec<&'a KubeEvent>, bool) {
+fn hpa_at_max<'a>(ctx: &Ctx<'a>) -> (Vec<&'a KubeEvent>, bool) {
     let hpa: Vec<&KubeEvent> = ctx
         .events
         .iter()

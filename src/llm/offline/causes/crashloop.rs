@@ -16,7 +16,7 @@ pub(crate) fn containers<'a>(ctx: &Ctx<'a>) -> Vec<(&'a PodState, &'a ContainerS
         .collect()
 }
 
-pub(crate) const CONFIG_NEEDLES: &[&str] = &[
+const CONFIG_NEEDLES: &[&str] = &[
     "missing",
     "not set",
     "required",
@@ -33,7 +33,7 @@ pub(crate) const CONFIG_NEEDLES: &[&str] = &[
 ];
 
 /// The log line that explains a crash: a config/env complaint, else the last error line.
-pub(crate) fn crash_line<'c>(
+fn crash_line<'c>(
     ctx: &'c Ctx<'_>,
     pod: Option<&str>,
 ) -> (Option<&'c LogLine<'c>>, bool) {

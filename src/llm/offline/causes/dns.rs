@@ -7,7 +7,7 @@ use crate::llm::offline::common::{
     Ctx, Finding, LogLine, arrow, extract_host, hm, quote, word_after,
 };
 
-pub(crate) const DNS_NEEDLES: &[&str] = &[
+const DNS_NEEDLES: &[&str] = &[
     "nxdomain",
     "no such host",
     "enotfound",
@@ -19,7 +19,7 @@ pub(crate) const DNS_NEEDLES: &[&str] = &[
 ];
 
 /// The name a DNS error log line was about.
-pub(crate) fn name_in_log(l: &LogLine<'_>) -> Option<String> {
+fn name_in_log(l: &LogLine<'_>) -> Option<String> {
     word_after(&l.lower, "lookup ")
         .or_else(|| word_after(&l.lower, "enotfound "))
         .or_else(|| word_after(&l.lower, "resolve "))

@@ -10,7 +10,7 @@ use super::slow_query::query_slowdown;
 use super::traffic::{flat_traffic_text, traffic};
 use crate::llm::offline::common::{Ctx, Finding, LogLine, Series, arrow, hm, mongosh, num, quote};
 
-pub(crate) const POOL_NEEDLES: &[&str] = &[
+const POOL_NEEDLES: &[&str] = &[
     "waitqueuetimeout",
     "wait queue",
     "pool exhausted",
@@ -127,7 +127,7 @@ pub(crate) fn pool<'c>(ctx: &'c Ctx<'_>) -> Pool<'c> {
 }
 
 /// Replicas to scale to: twice the current desired count (at least 2).
-pub(crate) fn scale_target(ctx: &Ctx<'_>) -> u32 {
+fn scale_target(ctx: &Ctx<'_>) -> u32 {
     ctx.services
         .iter()
         .filter_map(|s| s.deployment.as_ref())

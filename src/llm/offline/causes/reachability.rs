@@ -4,7 +4,7 @@
 use super::auth::AUTH_NEEDLES;
 use crate::llm::offline::common::{Ctx, Finding, LogLine, mongosh, num, plural, quote};
 
-pub(crate) const NET_NEEDLES: &[&str] = &[
+const NET_NEEDLES: &[&str] = &[
     "connection refused",
     "econnrefused",
     "no reachable servers",

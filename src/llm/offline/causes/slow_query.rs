@@ -11,7 +11,7 @@ use crate::llm::offline::common::{
 };
 
 /// Slow-query log lines (profiler/slow-op entries), first ones.
-pub(crate) fn slow_logs<'c>(ctx: &'c Ctx<'_>) -> Vec<&'c LogLine<'c>> {
+fn slow_logs<'c>(ctx: &'c Ctx<'_>) -> Vec<&'c LogLine<'c>> {
     ctx.logs
         .iter()
         .filter(|l| {
@@ -44,7 +44,7 @@ pub(crate) fn namespace_of(lines: &[&LogLine<'_>]) -> Option<String> {
 }
 
 /// `db.getSiblingDB("shop").orders` or `db.<collection>`.
-pub(crate) fn coll_expr(ns: Option<&str>) -> String {
+fn coll_expr(ns: Option<&str>) -> String {
     match ns.and_then(|n| n.split_once('.')) {
         Some((db, coll)) => format!("db.getSiblingDB(\"{db}\").{coll}"),
         None => "db.<collection>".into(),
@@ -52,7 +52,7 @@ pub(crate) fn coll_expr(ns: Option<&str>) -> String {
 }
 
 /// A series and when it departed from its baseline (`None`: it did not).
-pub(crate) type Shift<'c> = (&'c Series, Option<DateTime<Utc>>);
+type Shift<'c> = (&'c Series, Option<DateTime<Utc>>);
 
 /// Operation latency and slow-query change: `(op series, change time)`, `(slow series, change)`.
 pub(crate) fn query_slowdown<'c>(ctx: &'c Ctx<'_>) -> (Option<Shift<'c>>, Option<Shift<'c>>) {

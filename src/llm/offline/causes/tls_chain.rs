@@ -9,7 +9,7 @@ use crate::llm::offline::common::{
     Ctx, Finding, LogLine, arrow, contains_ci, day_hm, hm, quote, word_after,
 };
 
-pub(crate) const CHAIN_NEEDLES: &[&str] = &[
+const CHAIN_NEEDLES: &[&str] = &[
     "unable to get local issuer",
     "unable to verify the first certificate",
     "signed by unknown authority",

@@ -7,14 +7,14 @@ use chrono::{DateTime, Utc};
 use crate::evidence::{KubeEvent, ServiceHealth};
 use crate::llm::offline::common::{Ctx, Finding, arrow, extract_host, hm, num, quote, word_after};
 
-pub(crate) fn is_503(code: Option<&str>) -> bool {
+fn is_503(code: Option<&str>) -> bool {
     code.is_some_and(|c| c.contains("503"))
 }
 
 /// An upstream Service has no ready endpoints (its pods fail readiness): callers get 503s.
 /// The upstream the alert is about: the first label of a cluster-local host, or the word after
 /// "upstream" in an error log.
-pub(crate) fn upstream_name(ctx: &Ctx<'_>) -> Option<String> {
+fn upstream_name(ctx: &Ctx<'_>) -> Option<String> {
     ctx.host
         .as_deref()
         .filter(|h| h.contains(".svc") || !h.contains('.'))
@@ -215,7 +215,7 @@ pub(crate) fn no_ready_endpoints(ctx: &Ctx<'_>) -> Option<Finding> {
     Some(f.with_score(score.min(0.95)))
 }
 
-pub(crate) const TIMEOUT_NEEDLES: &[&str] = &[
+const TIMEOUT_NEEDLES: &[&str] = &[
     "timeout",
     "timed out",
     "deadline exceeded",
