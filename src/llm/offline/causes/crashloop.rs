@@ -33,10 +33,7 @@ const CONFIG_NEEDLES: &[&str] = &[
 ];
 
 /// The log line that explains a crash: a config/env complaint, else the last error line.
-fn crash_line<'c>(
-    ctx: &'c Ctx<'_>,
-    pod: Option<&str>,
-) -> (Option<&'c LogLine<'c>>, bool) {
+fn crash_line<'c>(ctx: &'c Ctx<'_>, pod: Option<&str>) -> (Option<&'c LogLine<'c>>, bool) {
     let of_pod: Vec<&LogLine<'_>> = ctx
         .logs
         .iter()
