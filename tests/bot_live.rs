@@ -1,8 +1,8 @@
 //! The bot end to end with live evidence: a fake Slack (Socket Mode + Web API), a fake SigNoz and
 //! a fake Kubernetes API server (plus the TLS/DNS fakes), all on 127.0.0.1. An alert arrives over
 //! Socket Mode; the RCA posted in its thread cites what the live backends read over the wire
-//! (pod restarts and the OOM kill from the API server, a log line, metric values from SigNoz),
-//! and its footer names the live sources.
+//! (pod restarts and the OOM kill from the API server, metric values from SigNoz; its logs are
+//! queried too), and its footer names the live sources.
 
 mod bot_common;
 mod support;
@@ -74,13 +74,20 @@ async fn an_alert_gets_an_rca_citing_live_evidence_with_the_sources_in_its_foote
         "2 restarts", // the alerting pod's own count, not the sum over its siblings
         "278 MiB → 991 MiB", // working set series, from SigNoz
         "54.4 → 56.1 req/s", // request rate, from SigNoz
-        "variant cache enabled", // a log line
         "Sources: live signoz, kubernetes, network",
     ] {
         assert!(text.contains(cited), "the reply cites {cited:?}:\n{text}");
     }
     // Over the wire: the fakes saw the bot's requests.
     assert!(!stack.signoz.requests().is_empty(), "SigNoz was queried");
+    assert!(
+        stack
+            .signoz
+            .query_bodies()
+            .iter()
+            .any(|b| b.to_string().contains("\"signal\":\"logs\"")),
+        "SigNoz was asked for the logs"
+    );
     assert!(
         stack
             .kube

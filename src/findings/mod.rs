@@ -15,9 +15,11 @@
 mod changes;
 mod containers;
 mod events;
+mod log_classes;
 mod logs;
 mod network;
 mod nodes;
+mod pull;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -25,11 +27,13 @@ use serde::{Deserialize, Serialize};
 use crate::evidence::Evidence;
 
 pub use changes::recent_changes;
-pub use containers::{PullProblem, container_findings, pull_problem, termination_of};
+pub use containers::{container_findings, termination_of};
 pub use events::event_findings;
-pub use logs::{LogClass, classify_line, log_findings};
+pub use log_classes::LogClass;
+pub use logs::{classify_line, log_findings};
 pub use network::{certificate_findings, dns_findings, endpoint_findings};
 pub use nodes::node_findings;
+pub use pull::{PullProblem, pull_problem};
 
 /// What kind of fact a finding states. Agents name these in `agents.yaml` (snake case).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

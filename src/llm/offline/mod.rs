@@ -1,9 +1,9 @@
 //! The deterministic offline analyzer: evidence in, [`Rca`] out, no model involved.
 //!
-//! Each agent has a set of detectors (one function per cause, in [`network`], [`database`],
-//! [`kubernetes`] and [`resource`]). A detector reads the normalised evidence (metrics, logs,
-//! traces, pods, events, services, certificates, DNS) and the alert, and returns a [`Finding`]
-//! with a score, the evidence for and against its cause, timeline entries, exact commands,
+//! Each agent has a set of detectors ([`agents`] lists them; each is one function per cause,
+//! organised by cause class in [`causes`]). A detector reads the normalised evidence (metrics,
+//! logs, traces, pods, events, services, certificates, DNS) and the alert, and returns a
+//! [`Finding`] with a score, the evidence for and against its cause, timeline entries, exact commands,
 //! prevention and key numbers. It also returns a low-scored finding when the evidence *rules its
 //! cause out*, so distractors show up as rejected hypotheses with the evidence against them.
 //!
@@ -12,12 +12,9 @@
 //! root cause and the rest into hypotheses. With no evidence at all the detectors fall back to
 //! the alert's wording (most likely causes, confidence ≤ 0.5, and what is missing).
 
+mod agents;
 mod causes;
 mod common;
-mod database;
-mod kubernetes;
-mod network;
-mod resource;
 
 use std::collections::HashSet;
 
@@ -66,10 +63,10 @@ impl Reasoner for OfflineReasoner {
 /// The detectors of one agent, in order (cheap cross-agent ones included).
 fn agent_detectors(agent: &str) -> &'static [Detector] {
     match agent {
-        "network" => network::DETECTORS,
-        "database" => database::DETECTORS,
-        "kubernetes" => kubernetes::DETECTORS,
-        "resource" => resource::DETECTORS,
+        "network" => agents::NETWORK,
+        "database" => agents::DATABASE,
+        "kubernetes" => agents::KUBERNETES,
+        "resource" => agents::RESOURCE,
         _ => &[],
     }
 }

@@ -214,12 +214,10 @@ pub(crate) fn wal_retained(facts: &Facts<'_>) -> Vec<Finding> {
     ));
     c.at_opt(last.ts, "checkpoint removes no WAL segment");
     if let Some(g) = consumer_gone {
-        c.for_(format!(
-            "the slot's consumer is gone: \"{}\"",
-            quote(&g.rec.body, 160)
-        ));
-        c.at_opt(
-            g.ts,
+        c.cite_line(
+            "the slot's consumer is gone",
+            g,
+            160,
             format!(
                 "replication consumer disconnected: {}",
                 quote(&g.rec.body, 90)

@@ -12,16 +12,41 @@
 //! Commands name the resolved object (`kubectl -n <ns> describe statefulset/<name>`), never a
 //! placeholder: when the namespace is unknown, the command that finds the object is given.
 //! Causes are chosen by evidence, not by the agent the alert was routed to.
+//!
+//! The agents' detectors (functions over the [`Ctx`] alone, listed per agent in
+//! [`super::agents`]) live here too, one file per cause class beside the general causes of the
+//! same class: pool exhaustion (`pool`), slow queries and missing indexes (`slow_query`),
+//! replication (`replication`), authentication (`auth`), an unreachable database
+//! (`reachability`), certificate expiry (`certificate`), incomplete chains (`tls_chain`), DNS
+//! (`dns`), upstreams without endpoints or timing out (`upstream`), crash loops (`crashloop`),
+//! image pulls (`pull`), scheduling (`scheduling`), stuck rollouts (`rollout`), nodes (`nodes`),
+//! memory (`memory`), CPU (`cpu`), disk (`disk`), and the traffic / own-regression distractors
+//! (`traffic`).
 
 mod alerting;
+pub(super) mod auth;
+pub(super) mod certificate;
+pub(super) mod cpu;
 mod crash;
+pub(super) mod crashloop;
 mod database;
 mod dependency;
+pub(super) mod disk;
+pub(super) mod dns;
 mod endpoints;
-mod nodes;
+pub(super) mod memory;
+pub(super) mod nodes;
+pub(super) mod pool;
 mod probes;
-mod pull;
-mod scheduling;
+pub(super) mod pull;
+pub(super) mod reachability;
+pub(super) mod replication;
+pub(super) mod rollout;
+pub(super) mod scheduling;
+pub(super) mod slow_query;
+pub(super) mod tls_chain;
+pub(super) mod traffic;
+pub(super) mod upstream;
 
 #[cfg(test)]
 mod tests;

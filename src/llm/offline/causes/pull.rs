@@ -1,10 +1,15 @@
 //! Images that cannot be pulled, told apart by what the registry answered: a tag that does not
 //! exist (`manifest unknown`, `…: not found`), a repository that does not exist or needs
 //! credentials, credentials refused (`unauthorized`), a rate limit, an unreachable registry.
+//!
+//! [`detect_image_pull`] is the Kubernetes agent's detector of the same class, read from the pods
+//! and events directly (the tag CI pushed instead, the registry's answer in the events).
 
+use super::crashloop::containers;
 use super::{Facts, base_score, cite, note_rollout, pod_name};
+use crate::evidence::{ContainerState, KubeEvent, PodState};
 use crate::findings::{PullProblem, pull_problem};
-use crate::llm::offline::common::{Finding, quote};
+use crate::llm::offline::common::{Ctx, Finding, contains_ci, quote, word_after};
 
 /// `repo:tag` → (`repo`, `tag`); a digest or no tag gives no tag.
 pub(crate) fn split_image(image: &str) -> (&str, Option<&str>) {
@@ -125,4 +130,176 @@ pub(crate) fn image_pull(facts: &Facts<'_>) -> Vec<Finding> {
     }
     c.prevent("Check in CI that the image reference exists in the registry before deploying");
     vec![c]
+}
+
+/// `registry/app:v2` → `v2`.
+pub(crate) fn image_tag(image: &str) -> Option<&str> {
+    let (repo, tag) = image.rsplit_once(':')?;
+    (!tag.contains('/') && !repo.is_empty()).then_some(tag)
+}
+
+/// ImagePullBackOff / ErrImagePull.
+pub(crate) fn detect_image_pull(ctx: &Ctx<'_>) -> Option<Finding> {
+    let pulling: Vec<(&PodState, &ContainerState)> = containers(ctx)
+        .into_iter()
+        .filter(|(_, c)| {
+            matches!(
+                c.reason.as_deref(),
+                Some("ErrImagePull") | Some("ImagePullBackOff") | Some("InvalidImageName")
+            )
+        })
+        .collect();
+    let events: Vec<&KubeEvent> = ctx
+        .events_with(&[
+            "failed to pull image",
+            "errimagepull",
+            "imagepullbackoff",
+            "back-off pulling image",
+        ])
+        .into_iter()
+        .collect();
+    let mut f = Finding::new(
+        "image-pull",
+        format!("Image for {} cannot be pulled", ctx.deployment),
+    );
+    if pulling.is_empty() && events.is_empty() {
+        if ctx.mentions(&["imagepull", "image pull", "errimagepull"]) {
+            f.root_cause = format!(
+                "Pods of {} cannot start because the image cannot be pulled (per the alert): usually the image tag does not exist or the registry denies access.",
+                ctx.deployment
+            );
+            f.summary = format!("{}'s image cannot be pulled.", ctx.deployment);
+            f.missing("no pod status or events");
+            f.cmd(
+                "See the pull error",
+                ctx.kubectl(&format!("describe pod -l app={}", ctx.service)),
+            );
+            return Some(f.with_score(0.45).into_hint(ctx));
+        }
+        return None;
+    }
+    let msg = events
+        .iter()
+        .find(|e| contains_ci(&e.message, "failed to pull"))
+        .or(events.first())
+        .map(|e| e.message.clone())
+        .or_else(|| pulling.first().and_then(|(_, c)| c.message.clone()))
+        .unwrap_or_default();
+    let image = pulling
+        .first()
+        .map(|(_, c)| c.image.clone())
+        .or_else(|| word_after(&msg, "image"))
+        .unwrap_or_else(|| "<image>".into());
+    let tag = image_tag(&image).unwrap_or("latest").to_string();
+    let pod_name = pulling
+        .first()
+        .map(|(p, _)| p.name.clone())
+        .or_else(|| {
+            events
+                .first()
+                .and_then(|e| e.object.strip_prefix("Pod/").map(str::to_string))
+        })
+        .unwrap_or_else(|| format!("-l app={}", ctx.service));
+    let lower = msg.to_lowercase();
+    let why = if ["manifest unknown", "not found", "does not exist", "no such"]
+        .iter()
+        .any(|n| lower.contains(n))
+    {
+        format!("the image tag {tag} does not exist in the registry")
+    } else if [
+        "unauthorized",
+        "denied",
+        "authentication required",
+        "forbidden",
+    ]
+    .iter()
+    .any(|n| lower.contains(n))
+    {
+        format!(
+            "the registry denies access to the image (tag {tag}): the imagePullSecret is missing or invalid"
+        )
+    } else {
+        format!("the image (tag {tag}) cannot be pulled from the registry")
+    };
+    f.for_(format!(
+        "{} containers waiting: {}",
+        pulling.len(),
+        pulling
+            .first()
+            .and_then(|(_, c)| c.reason.clone())
+            .unwrap_or_else(|| "ErrImagePull".into())
+    ));
+    if !msg.is_empty() {
+        f.for_(format!("pull error: \"{}\"", quote(&msg, 160)));
+    }
+    for e in events.iter().take(2) {
+        f.at_opt(
+            e.timestamp,
+            format!("{}: {}", e.reason, quote(&e.message, 90)),
+        );
+    }
+    if let Some(r) = ctx.rollout_before(ctx.now, 240) {
+        f.at(r.at, format!("rollout: {}", quote(r.message, 80)));
+    }
+    f.metric("image", image.clone());
+    let repo_name = image
+        .rsplit_once(':')
+        .map(|(r, _)| r)
+        .unwrap_or(&image)
+        .to_string();
+    let pushed = ctx
+        .logs
+        .iter()
+        .rfind(|l| l.lower.contains("pushed") && l.rec.body.contains(&repo_name))
+        .map(|l| quote(&l.rec.body, 140));
+    let why = match &pushed {
+        Some(p) => {
+            f.for_(format!("CI log: \"{p}\""));
+            format!("{why}; CI only pushed a different tag (\"{p}\")")
+        }
+        None => why,
+    };
+    f.root_cause = format!(
+        "Pods of {} cannot start: ImagePullBackOff pulling image {image} — {why}{}.",
+        ctx.deployment,
+        if msg.is_empty() {
+            String::new()
+        } else {
+            format!(" (\"{}\")", quote(&msg, 140))
+        }
+    );
+    f.summary = format!(
+        "{} cannot start: image {image} cannot be pulled.",
+        ctx.deployment
+    );
+    f.cmd(
+        "See the pull error",
+        ctx.kubectl(&format!("describe pod {pod_name}")),
+    );
+    let repo = image.rsplit_once(':').map(|(r, _)| r).unwrap_or(&image);
+    f.cmd(
+        "List the tags that exist in the registry",
+        format!("crane ls {repo}"),
+    );
+    f.cmd(
+        "Roll back to the previous (pullable) image",
+        ctx.kubectl_deploy("rollout undo"),
+    );
+    f.prevent("Deploy only images CI has pushed: pin by digest and check the tag exists (crane manifest) before applying");
+    Some(f.with_score(0.9))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags() {
+        assert_eq!(
+            image_tag("registry.example.com:5000/app:v2.4.0"),
+            Some("v2.4.0")
+        );
+        assert_eq!(image_tag("registry.example.com:5000/app"), None);
+        assert_eq!(image_tag("app"), None);
+    }
 }
