@@ -13,20 +13,11 @@ mod bot_common;
 #[allow(dead_code, unused_imports)]
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bot_common::{am_alert, fast_fake, rca_updates, ts_ago};
+use bot_common::{Reaped, am_alert, fast_fake, rca_updates, ts_ago};
 use support::fake_slack::FakeSlack;
-
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// `VmRSS` and `VmHWM` of `pid` in MiB.
 fn rss(pid: u32) -> (f64, f64) {

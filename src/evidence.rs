@@ -45,6 +45,25 @@ pub struct Evidence {
 }
 
 impl Evidence {
+    /// Evidence in which each observation came from its own successful call of a tool named
+    /// `t` (how findings, causes and target refinement are tested on a given shape).
+    pub fn from_observations(observations: Vec<Observation>) -> Self {
+        Evidence {
+            outputs: observations
+                .into_iter()
+                .map(|observation| ToolOutput {
+                    call: ToolCall {
+                        tool: "t".into(),
+                        args: Default::default(),
+                    },
+                    outcome: ToolOutcome::Data { observation },
+                    elapsed_ms: 0.0,
+                    truncated: None,
+                })
+                .collect(),
+        }
+    }
+
     /// Observations that carried data, in call order.
     pub fn observations(&self) -> impl Iterator<Item = &Observation> {
         self.outputs.iter().filter_map(|o| match &o.outcome {

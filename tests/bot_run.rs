@@ -11,27 +11,8 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bot_common::{T, am_alert, fast_fake, rca_updates, ts_ago};
+use bot_common::{Reaped, T, am_alert, fast_fake, free_port, rca_updates, ts_ago};
 use support::fake_slack::FakeSlack;
-
-/// Kills and reaps the process if the test ends early (panics included).
-struct Reaped(std::process::Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-        }
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bot_run_process_answers_alerts_and_stops_on_sigterm() {

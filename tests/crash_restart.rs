@@ -9,32 +9,13 @@ mod support;
 
 use std::collections::HashMap;
 use std::io::Read;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use bot_common::{am_alert, fast_fake, has_action, ts_ago};
+use bot_common::{Reaped, am_alert, fast_fake, free_port, has_action, ts_ago};
 use support::fake_slack::{FakeSlack, StoredMessage};
-
-/// Kills and reaps the process if the test ends early (panics included).
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-        }
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or(0)
-}
 
 /// A "SigNoz" that accepts connections and never answers.
 async fn hung_signoz() -> std::net::SocketAddr {

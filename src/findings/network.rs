@@ -236,23 +236,10 @@ pub fn endpoint_findings(evidence: &Evidence) -> Vec<Finding> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::evidence::{CertInfo, DnsResult, Observation, ToolCall, ToolOutcome, ToolOutput};
+    use crate::evidence::{CertInfo, DnsResult, Observation};
 
     fn evidence(observations: Vec<Observation>) -> Evidence {
-        Evidence {
-            outputs: observations
-                .into_iter()
-                .map(|observation| ToolOutput {
-                    call: ToolCall {
-                        tool: "t".into(),
-                        args: Default::default(),
-                    },
-                    outcome: ToolOutcome::Data { observation },
-                    elapsed_ms: 0.0,
-                    truncated: None,
-                })
-                .collect(),
-        }
+        Evidence::from_observations(observations)
     }
 
     fn cert(verified: bool, err: Option<&str>, not_after: &str) -> CertInfo {

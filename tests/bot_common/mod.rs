@@ -365,3 +365,24 @@ pub async fn eventually(timeout: Duration, cond: impl Fn() -> bool) -> bool {
     }
     cond()
 }
+
+/// A child process (`sre-agent run`) killed and reaped when the test or bench ends, panics
+/// included.
+pub struct Reaped(pub std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// A TCP port free on 127.0.0.1 right now (0 if none could be found).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(0)
+}

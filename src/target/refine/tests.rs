@@ -4,25 +4,10 @@ use std::collections::BTreeMap;
 
 use super::*;
 use crate::alert::sources::text_alert;
-use crate::evidence::{
-    LogRecord, NodeState, PodState, RolloutStatus, ToolCall, ToolOutcome, ToolOutput, WorkloadState,
-};
+use crate::evidence::{LogRecord, NodeState, PodState, RolloutStatus, WorkloadState};
 
 fn evidence(observations: Vec<Observation>) -> Evidence {
-    Evidence {
-        outputs: observations
-            .into_iter()
-            .map(|observation| ToolOutput {
-                call: ToolCall {
-                    tool: "t".into(),
-                    args: Default::default(),
-                },
-                outcome: ToolOutcome::Data { observation },
-                elapsed_ms: 0.0,
-                truncated: None,
-            })
-            .collect(),
-    }
+    Evidence::from_observations(observations)
 }
 
 fn target(kind: TargetKind, name: &str, ns: Option<&str>) -> Target {

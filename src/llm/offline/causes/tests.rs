@@ -5,28 +5,12 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::alert::sources::text_alert;
-use crate::evidence::{
-    ContainerState, Evidence, KubeEvent, LogRecord, Observation, PodState, ToolCall, ToolOutcome,
-    ToolOutput,
-};
+use crate::evidence::{ContainerState, Evidence, KubeEvent, LogRecord, Observation, PodState};
 use crate::llm::offline::common::Ctx;
 use crate::target::{Target, TargetKind};
 
 pub(super) fn evidence(observations: Vec<Observation>) -> Evidence {
-    Evidence {
-        outputs: observations
-            .into_iter()
-            .map(|observation| ToolOutput {
-                call: ToolCall {
-                    tool: "t".into(),
-                    args: Default::default(),
-                },
-                outcome: ToolOutcome::Data { observation },
-                elapsed_ms: 0.0,
-                truncated: None,
-            })
-            .collect(),
-    }
+    Evidence::from_observations(observations)
 }
 
 pub(super) fn target(kind: TargetKind, name: &str, ns: &str) -> Target {
