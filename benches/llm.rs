@@ -28,20 +28,24 @@ use sre_agent::agent::Engine;
 use sre_agent::alert::Intake;
 use sre_agent::config::{ConfigOrigin, EMBEDDED_AGENTS_YAML, LoadedConfig};
 use sre_agent::llm::Reasoner;
-use sre_agent::llm::openai::{LlmReasoner, LlmSettings};
+use sre_agent::llm::openai::{LlmReasoner, LlmSettings, ToolPolicy};
 use sre_agent::scenario::{Scenario, percentile};
 use sre_agent::tools::TOOL_NAMES;
 
-use support::fake_llm::{FakeLlm, Reply, echo_offline, tool_calls};
+use support::fake_llm::{FakeLlm, Reply, echo_offline, text, tool_calls};
 
 const FAKE_DELAY: Duration = Duration::from_millis(50);
 const RUNS: usize = 10;
 
-fn reasoner(fake: &FakeLlm) -> Arc<dyn Reasoner> {
+fn reasoner(fake: &FakeLlm, tools: ToolPolicy) -> Arc<dyn Reasoner> {
     let map: HashMap<String, String> = fake.env().into_iter().collect();
     let http = sre_agent::tools::live::http_client().expect("http");
+    let settings = LlmSettings {
+        tools,
+        ..LlmSettings::default()
+    };
     Arc::new(
-        LlmReasoner::from_env(&|k| map.get(k).cloned(), LlmSettings::default(), http)
+        LlmReasoner::from_env(&|k| map.get(k).cloned(), settings, http)
             .expect("env")
             .expect("llm"),
     )
@@ -61,6 +65,16 @@ async fn run(sc: &Scenario, reasoner: Arc<dyn Reasoner>) -> sre_agent::agent::An
     engine.analyze(&alert, Instant::now()).await
 }
 
+/// An unsure draft for db-pool-slow-query: a grounded root cause at confidence 0.4, with a gap.
+fn unsure_draft() -> String {
+    json!({
+        "summary": "unsure", "root_cause": "The MongoDB connection pool of accounts is exhausted (253 requests waiting).",
+        "hypotheses": [], "timeline": [], "actions": [], "prevention": [], "metrics": [],
+        "missing_evidence": ["the error logs of accounts"], "confidence": 0.4
+    })
+    .to_string()
+}
+
 fn kb(bytes: usize) -> String {
     format!("{:.1} KB", bytes as f64 / 1024.0)
 }
@@ -73,14 +87,28 @@ async fn main() {
 
     println!("## First request to the LLM, per scenario (tokens ≈ bytes / 4)\n");
     println!(
-        "{:<28} {:>9} {:>7} {:>8} {:>8} {:>9} {:>8} {:>8}  answered by",
-        "scenario", "request", "tokens", "system", "user", "evidence", "tools", "schema"
+        "Evidence first (`llm.tools: when_unsure`, the default): the first request carries no tool\n\
+definitions. `with tools` is the same request with them (`llm.tools: always`, and the request\n\
+after an unsure draft).\n"
+    );
+    println!(
+        "{:<28} {:>9} {:>7} {:>8} {:>8} {:>9} {:>8} {:>11} {:>8}  answered by",
+        "scenario",
+        "request",
+        "tokens",
+        "system",
+        "user",
+        "evidence",
+        "schema",
+        "with tools",
+        "tools"
     );
     let mut sizes = Vec::new();
+    let mut with_tools = Vec::new();
     for sc in &scenarios {
         let fake = FakeLlm::start(vec![]).await;
         fake.set_responder(echo_offline);
-        let a = run(sc, reasoner(&fake)).await;
+        let a = run(sc, reasoner(&fake, ToolPolicy::WhenUnsure)).await;
         let reqs = fake.requests();
         let Some(first) = reqs.first() else {
             println!("{:<28} no request ({})", sc.name, a.rca.reasoner);
@@ -89,35 +117,92 @@ async fn main() {
         if std::env::var("LLM_BENCH_DUMP").is_ok_and(|d| d == sc.name) {
             println!("{}", first.raw);
         }
+        let always = FakeLlm::start(vec![]).await;
+        always.set_responder(echo_offline);
+        run(sc, reasoner(&always, ToolPolicy::Always)).await;
+        let (tooled, tools) = always
+            .requests()
+            .first()
+            .map_or((0, 0), |r| (r.raw.len(), r.body["tools"].to_string().len()));
         let texts = first.message_texts();
         let user = texts.get(1).cloned().unwrap_or_default();
         let evidence = user
             .split_once("<<<DATA evidence>>>")
             .and_then(|(_, rest)| rest.split_once("<<<END evidence>>>"))
             .map_or(0, |(e, _)| e.len());
-        let tools = first.body["tools"].to_string().len();
         let schema = first.body["response_format"].to_string().len();
         sizes.push(first.raw.len() as f64);
+        with_tools.push(tooled as f64);
         println!(
-            "{:<28} {:>9} {:>7} {:>8} {:>8} {:>9} {:>8} {:>8}  {}",
+            "{:<28} {:>9} {:>7} {:>8} {:>8} {:>9} {:>8} {:>11} {:>8}  {}",
             sc.name,
             kb(first.raw.len()),
             first.raw.len() / 4,
             kb(texts.first().map_or(0, String::len)),
             kb(user.len()),
             kb(evidence),
-            kb(tools),
             kb(schema),
+            kb(tooled),
+            kb(tools),
             a.rca.reasoner
         );
     }
-    sizes.sort_by(f64::total_cmp);
+    for v in [&mut sizes, &mut with_tools] {
+        v.sort_by(f64::total_cmp);
+    }
     println!(
-        "\nrequest size: p50 {}, p95 {}, max {} (target < 8 KB for a typical alert)\n",
+        "\nfirst request: p50 {}, p95 {}, max {} (target < 8 KB for a typical alert)",
         kb(percentile(&sizes, 0.5) as usize),
         kb(percentile(&sizes, 0.95) as usize),
         kb(sizes.last().copied().unwrap_or(0.0) as usize),
     );
+    println!(
+        "with tools:    p50 {}, p95 {}, max {}\n",
+        kb(percentile(&with_tools, 0.5) as usize),
+        kb(percentile(&with_tools, 0.95) as usize),
+        kb(with_tools.last().copied().unwrap_or(0.0) as usize),
+    );
+
+    if let Some(sc) = scenarios.iter().find(|s| s.name == "db-pool-slow-query") {
+        println!("## Bytes sent per run (db-pool-slow-query, every request of the run)\n");
+        let calls = || {
+            tool_calls(&[
+                (
+                    "query_logs",
+                    json!({"service": "accounts", "severity": "ERROR"}),
+                ),
+                (
+                    "get_workload",
+                    json!({"namespace": "prod", "name": "accounts"}),
+                ),
+            ])
+        };
+        let flows: [(&str, ToolPolicy, Vec<Reply>); 3] = [
+            ("sure draft (1 request)", ToolPolicy::WhenUnsure, vec![]),
+            (
+                "unsure draft, 2 tool calls, answer",
+                ToolPolicy::WhenUnsure,
+                vec![text(&unsure_draft()), calls()],
+            ),
+            (
+                "tools: always, 2 tool calls, answer",
+                ToolPolicy::Always,
+                vec![calls()],
+            ),
+        ];
+        for (name, policy, script) in flows {
+            let fake = FakeLlm::start(script).await;
+            fake.set_responder(echo_offline);
+            let a = run(sc, reasoner(&fake, policy)).await;
+            let usage = a.rca.usage.clone().unwrap_or_default();
+            println!(
+                "{name:<38} {} requests, {:>8} sent",
+                usage.requests,
+                kb(usage.request_bytes as usize)
+            );
+        }
+        println!();
+    }
 
     println!(
         "## Reasoner overhead per step: 2 tool calls + answer, fake answers after {} ms\n",
@@ -146,7 +231,7 @@ async fn main() {
         )])
         .await;
         fake.set_responder(|r| Reply::Delayed(FAKE_DELAY, Box::new(echo_offline(r))));
-        let a = run(sc, reasoner(&fake)).await;
+        let a = run(sc, reasoner(&fake, ToolPolicy::Always)).await;
         let usage = a.rca.usage.clone().unwrap_or_default();
         let reqs = fake.requests();
         let fake_ms: f64 = reqs

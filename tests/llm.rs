@@ -15,7 +15,7 @@ use sre_agent::agent::{Analysis, Engine};
 use sre_agent::alert::Intake;
 use sre_agent::config::{ConfigOrigin, EMBEDDED_AGENTS_YAML, LoadedConfig};
 use sre_agent::llm::Reasoner;
-use sre_agent::llm::openai::{LlmReasoner, LlmSettings};
+use sre_agent::llm::openai::{LlmReasoner, LlmSettings, ToolPolicy};
 use sre_agent::scenario::Scenario;
 use sre_agent::tools::TOOL_NAMES;
 
@@ -85,6 +85,23 @@ fn grounded_answer() -> String {
     )
 }
 
+/// An unsure draft: the grounded root cause at confidence 0.4, with the checks it lacks.
+fn unsure_draft() -> String {
+    let mut draft: serde_json::Value =
+        serde_json::from_str(&grounded_answer()).expect("an RCA as JSON");
+    draft["confidence"] = json!(0.4);
+    draft["missing_evidence"] = json!(["the error logs of accounts", "the rollout of accounts"]);
+    draft.to_string()
+}
+
+/// Settings that offer the tools from the first request.
+fn tools_always() -> LlmSettings {
+    LlmSettings {
+        tools: ToolPolicy::Always,
+        ..LlmSettings::default()
+    }
+}
+
 fn footer(analysis: &Analysis) -> String {
     analysis
         .text
@@ -95,8 +112,25 @@ fn footer(analysis: &Analysis) -> String {
 }
 
 #[tokio::test]
-async fn two_tool_calls_then_an_answer_the_reply_shows() {
+async fn a_sure_draft_is_the_answer_in_one_request_without_tool_definitions() {
+    let fake = FakeLlm::start(vec![text(&grounded_answer())]).await;
+    let a = analyze("db-pool-slow-query", &fake).await;
+    assert_eq!(a.rca.reasoner, format!("llm:{MODEL}"), "{}", a.text);
+    assert_eq!(a.rca.root_cause, GROUNDED);
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 1, "a sure draft needs no second request");
+    assert!(reqs[0].body.get("tools").is_none(), "{}", reqs[0].body);
+    assert!(
+        reqs[0].message_texts()[0].contains("list in missing_evidence the checks"),
+        "the model is told how to ask for more"
+    );
+    assert_eq!(a.rca.usage.expect("usage").tool_calls, 0);
+}
+
+#[tokio::test]
+async fn an_unsure_draft_gets_the_tools_two_calls_then_an_answer_the_reply_shows() {
     let fake = FakeLlm::start(vec![
+        text(&unsure_draft()),
         tool_calls(&[
             (
                 "query_logs",
@@ -114,9 +148,14 @@ async fn two_tool_calls_then_an_answer_the_reply_shows() {
     assert_eq!(a.rca.reasoner, format!("llm:{MODEL}"), "{}", a.text);
     assert_eq!(a.rca.root_cause, GROUNDED);
     assert!(a.rca.unsupported.is_empty(), "{:?}", a.rca.unsupported);
+    assert!(
+        a.rca.missing_evidence.is_empty(),
+        "the final answer, not the draft: {:?}",
+        a.rca.missing_evidence
+    );
     let usage = a.rca.usage.clone().expect("usage");
     assert_eq!(usage.tool_calls, 2);
-    assert_eq!(usage.requests, 2);
+    assert_eq!(usage.requests, 3);
     assert!(usage.prompt_tokens > 0 && usage.completion_tokens > 0);
     // The footer: model, tool calls, tokens, time.
     let f = footer(&a);
@@ -128,10 +167,11 @@ async fn two_tool_calls_then_an_answer_the_reply_shows() {
     assert!(a.text.contains(GROUNDED), "{}", a.text);
 
     let reqs = fake.requests();
-    assert_eq!(reqs.len(), 2);
+    assert_eq!(reqs.len(), 3);
     let first = &reqs[0];
     assert_eq!(first.body["model"], MODEL);
     assert_eq!(first.roles(), ["system", "user"]);
+    assert!(first.body.get("tools").is_none(), "evidence first");
     let texts = first.message_texts();
     assert!(texts[0].contains("untrusted data"), "{}", texts[0]);
     assert!(texts[1].contains("<<<DATA alert>>>") && texts[1].contains("<<<DATA evidence>>>"));
@@ -145,8 +185,15 @@ async fn two_tool_calls_then_an_answer_the_reply_shows() {
     );
     assert_eq!(first.body["response_format"]["type"], "json_schema");
     assert_eq!(first.body["response_format"]["json_schema"]["strict"], true);
-    // Only the database agent's read-only tools are offered.
-    let tools = first.tool_names();
+    // The draft goes back with the offer of the tools: only the database agent's read-only ones.
+    let second = &reqs[1];
+    assert_eq!(second.roles(), ["system", "user", "assistant", "user"]);
+    assert!(
+        second.message_texts()[3].contains("call the read-only tools"),
+        "{:?}",
+        second.message_texts()
+    );
+    let tools = second.tool_names();
     assert!(tools.contains(&"query_logs".to_string()), "{tools:?}");
     assert!(
         !tools.contains(&"post_thread_reply".to_string()),
@@ -156,16 +203,25 @@ async fn two_tool_calls_then_an_answer_the_reply_shows() {
         !tools.contains(&"check_tls_certificate".to_string()),
         "{tools:?}"
     );
+    assert_eq!(second.body["tool_choice"], "auto");
     // The tool results went back, answering the model's call ids, fenced as data.
-    let second = &reqs[1];
+    let third = &reqs[2];
     assert_eq!(
-        second.roles(),
-        ["system", "user", "assistant", "tool", "tool"]
+        third.roles(),
+        [
+            "system",
+            "user",
+            "assistant",
+            "user",
+            "assistant",
+            "tool",
+            "tool"
+        ]
     );
-    let msgs = second.body["messages"].as_array().expect("messages");
-    assert_eq!(msgs[3]["tool_call_id"], "call_0_query_logs");
-    assert_eq!(msgs[4]["tool_call_id"], "call_1_get_workload");
-    let result = msgs[3]["content"].as_str().expect("content");
+    let msgs = third.body["messages"].as_array().expect("messages");
+    assert_eq!(msgs[5]["tool_call_id"], "call_0_query_logs");
+    assert_eq!(msgs[6]["tool_call_id"], "call_1_get_workload");
+    let result = msgs[5]["content"].as_str().expect("content");
     assert!(
         result.starts_with("<<<DATA tool-result query_logs>>>"),
         "{result}"
@@ -175,6 +231,59 @@ async fn two_tool_calls_then_an_answer_the_reply_shows() {
         first.headers.get("authorization").map(String::as_str),
         Some(format!("Bearer {}", support::fake_llm::KEY).as_str())
     );
+}
+
+#[tokio::test]
+async fn a_follow_up_that_fails_leaves_the_draft_as_the_answer() {
+    let fake = FakeLlm::start(vec![
+        text(&unsure_draft()),
+        status(500, None),
+        status(500, None),
+        status(500, None),
+    ])
+    .await;
+    let a = analyze("db-pool-slow-query", &fake).await;
+    assert_eq!(a.rca.reasoner, format!("llm:{MODEL}"), "{}", a.text);
+    assert_eq!(a.rca.root_cause, GROUNDED);
+    assert!(
+        a.rca.missing_evidence.iter().any(|m| m
+            .starts_with("the follow-up tool calls did not finish: ")
+            && m.contains("500")),
+        "{:?}",
+        a.rca.missing_evidence
+    );
+    assert!(
+        a.rca
+            .missing_evidence
+            .contains(&"the error logs of accounts".to_string()),
+        "the draft's own gaps stay: {:?}",
+        a.rca.missing_evidence
+    );
+    assert_eq!(fake.requests().len(), 4, "the draft, then 1 + 2 retries");
+}
+
+#[tokio::test]
+async fn with_tools_always_the_first_request_offers_them() {
+    let fake = FakeLlm::start(vec![
+        tool_calls(&[(
+            "query_logs",
+            json!({"service": "accounts", "severity": "ERROR"}),
+        )]),
+        text(&grounded_answer()),
+    ])
+    .await;
+    let a = analyze_with(
+        "db-pool-slow-query",
+        reasoner(&fake.env(), tools_always()),
+        30,
+    )
+    .await;
+    assert_eq!(a.rca.root_cause, GROUNDED, "{}", a.text);
+    let reqs = fake.requests();
+    assert_eq!(reqs.len(), 2);
+    assert!(reqs[0].tool_names().contains(&"query_logs".to_string()));
+    assert_eq!(reqs[1].roles(), ["system", "user", "assistant", "tool"]);
+    assert_eq!(a.rca.usage.expect("usage").tool_calls, 1);
 }
 
 #[tokio::test]
@@ -480,7 +589,7 @@ async fn calls_outside_the_agent_and_the_probe_policy_are_refused() {
         )),
     ])
     .await;
-    let a = analyze("ssl-expiry-seed", &fake).await;
+    let a = analyze_with("ssl-expiry-seed", reasoner(&fake.env(), tools_always()), 30).await;
     let reqs = fake.requests();
     assert_eq!(reqs.len(), 2, "{}", a.text);
     let msgs = reqs[1].body["messages"]
@@ -506,7 +615,7 @@ async fn a_model_that_only_calls_tools_is_stopped_by_its_budget() {
     fake.set_responder(|_| tool_calls(&[("query_logs", json!({"service": "accounts"}))]));
     let settings = LlmSettings {
         max_steps: 3,
-        ..LlmSettings::default()
+        ..tools_always()
     };
     let a = analyze_with("db-pool-slow-query", reasoner(&fake.env(), settings), 30).await;
     assert_eq!(
@@ -530,7 +639,7 @@ async fn tools_that_write_are_never_offered_even_to_an_agent_that_lists_everythi
     let a = analyze_in(
         cfg,
         "db-pool-slow-query",
-        reasoner(&fake.env(), LlmSettings::default()),
+        reasoner(&fake.env(), tools_always()),
         30,
     )
     .await;

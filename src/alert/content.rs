@@ -95,7 +95,11 @@ pub(super) fn collect(msg: &Object) -> Content {
         }
     }
     c.blocks(msg.get("blocks"), !text.trim().is_empty());
-    parts.body = c.lines.join("\n");
+    // Each piece was charged to the budget; the joins between them are bounded here too.
+    let body = c.lines.join("\n");
+    let (kept, cut) = clip_bytes(&body, MAX_ALERT_BYTES);
+    c.truncated |= cut;
+    parts.body = kept.to_string();
     parts.fields.append(&mut c.fields);
     parts.links = c.links;
     Content {
@@ -223,6 +227,9 @@ impl Collector {
             parts.fields.push((title, value));
         }
         if !line.is_empty() && self.seen.insert(line.clone()) {
+            // Title and value were charged with one separator byte each: `: ` takes both, so
+            // the line break is charged here.
+            self.budget = self.budget.saturating_sub(1);
             self.lines.push(line);
         }
     }

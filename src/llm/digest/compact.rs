@@ -80,22 +80,25 @@ pub(super) fn metrics(series: &[MetricSeries], limit: usize, known: &[&str]) -> 
     })
 }
 
+/// One series as one line of text, the densest form a model still reads without a legend:
+/// `name{label=value} n=60: 434.4->423.8, min 405, max 435.1 at 02:50; step 02:25 429.6->405;
+/// points 02:10 434.4, 02:50 435.1, 03:10 423.8`.
 fn metric(s: &MetricSeries, limit: usize, clock: &Clock, known: &[&str]) -> Value {
     let n = s.points.len();
-    let mut out = Map::new();
-    out.insert("metric".into(), json!(s.metric));
     // Labels that only repeat what was asked (the service, the namespace) say nothing.
-    let labels: BTreeMap<&String, &String> = s
+    let labels: Vec<String> = s
         .labels
         .iter()
         .filter(|(_, v)| !known.contains(&v.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
         .collect();
+    let mut out = s.metric.clone();
     if !labels.is_empty() {
-        out.insert("labels".into(), json!(labels));
+        out.push_str(&format!("{{{}}}", labels.join(",")));
     }
-    out.insert("n".into(), json!(n));
+    out.push_str(&format!(" n={n}"));
     let (Some(first), Some(last)) = (s.points.first(), s.points.last()) else {
-        return Value::Object(out);
+        return json!(out);
     };
     let (imax, max) = s
         .points
@@ -103,11 +106,14 @@ fn metric(s: &MetricSeries, limit: usize, clock: &Clock, known: &[&str]) -> Valu
         .enumerate()
         .max_by(|a, b| a.1.value.total_cmp(&b.1.value))
         .map_or((0, first), |(i, p)| (i, p));
-    out.insert("first".into(), num(first.value));
-    out.insert("min".into(), num(s.min().unwrap_or(first.value)));
-    out.insert("max".into(), num(max.value));
-    out.insert("max_at".into(), json!(clock.at(&max.timestamp)));
-    out.insert("last".into(), num(last.value));
+    out.push_str(&format!(
+        ": {}->{}, min {}, max {} at {}",
+        num(first.value),
+        num(last.value),
+        num(s.min().unwrap_or(first.value)),
+        num(max.value),
+        clock.at(&max.timestamp)
+    ));
     // The largest step between two points: where a change began.
     let jump = s
         .points
@@ -121,10 +127,12 @@ fn metric(s: &MetricSeries, limit: usize, clock: &Clock, known: &[&str]) -> Valu
         .filter(|(_, w)| w[1].value != w[0].value);
     let mut idx: Vec<usize> = Vec::new();
     if let Some((i, w)) = jump {
-        out.insert(
-            "jump".into(),
-            json!({"at": clock.at(&w[1].timestamp), "from": num(w[0].value), "to": num(w[1].value)}),
-        );
+        out.push_str(&format!(
+            "; step {} {}->{}",
+            clock.at(&w[1].timestamp),
+            num(w[0].value),
+            num(w[1].value)
+        ));
         idx.extend([i, i + 1]);
     }
     let k = (limit / 3).max(2).min(n);
@@ -133,13 +141,19 @@ fn metric(s: &MetricSeries, limit: usize, clock: &Clock, known: &[&str]) -> Valu
         idx.push(imax);
         idx.sort_unstable();
         idx.dedup();
-        let points: Vec<Value> = idx
+        let points: Vec<String> = idx
             .iter()
-            .map(|&i| json!([clock.at(&s.points[i].timestamp), num(s.points[i].value)]))
+            .map(|&i| {
+                format!(
+                    "{} {}",
+                    clock.at(&s.points[i].timestamp),
+                    num(s.points[i].value)
+                )
+            })
             .collect();
-        out.insert("points".into(), Value::Array(points));
+        out.push_str(&format!("; points {}", points.join(", ")));
     }
-    Value::Object(out)
+    json!(out)
 }
 
 /// Digits replaced by `#`, for grouping lines that differ only in numbers.
@@ -311,6 +325,25 @@ pub(super) fn drop_keys(value: &mut Value, keys: &[&str]) {
             map.values_mut().for_each(|v| drop_keys(v, keys));
         }
         Value::Array(items) => items.iter_mut().for_each(|v| drop_keys(v, keys)),
+        _ => {}
+    }
+}
+
+/// Remove `key` wherever its value only repeats what the call asked with (each pod's
+/// `namespace: prod` after a call for namespace `prod`).
+pub(super) fn drop_known(value: &mut Value, key: &str, known: &[&str]) {
+    match value {
+        Value::Object(map) => {
+            if map
+                .get(key)
+                .and_then(Value::as_str)
+                .is_some_and(|v| known.contains(&v))
+            {
+                map.remove(key);
+            }
+            map.values_mut().for_each(|v| drop_known(v, key, known));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| drop_known(v, key, known)),
         _ => {}
     }
 }

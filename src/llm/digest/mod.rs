@@ -4,10 +4,11 @@
 //! near-identical lines), and a model pays for every token. A digest keeps what an analysis
 //! cites and drops the bulk:
 //!
-//! - metric series: point count, first / min / max (and when) / last, the largest step between
-//!   two points (where a change began), and a few evenly spaced points with the peak and the
-//!   step among them; times are `HH:MM` on the day of the observation's `from` when the series
-//!   span one day, labels that repeat the call's arguments are left out;
+//! - metric series: one line of text each (`name{label=v} n=60: first->last, min, max at,
+//!   step at from->to; points …`): point count, first / last / min / max and when, the largest
+//!   step between two points (where a change began), and a few evenly spaced points with the
+//!   peak and the step among them; times are `HH:MM` on the day of the observation's `from`
+//!   when the series span one day, labels that repeat the call's arguments are left out;
 //! - logs: identical lines (digits aside) grouped, with their count, first and last time;
 //! - spans: grouped by service, operation, peer and status, with count, p50 and max;
 //! - events: grouped by reason, object and message, warnings first;
@@ -20,12 +21,15 @@
 //! The grounding check ([`super::grounding`]) reads the full evidence, not the digest.
 
 mod compact;
+mod times;
 
 use serde_json::{Value, json};
 
 use crate::evidence::{Evidence, Observation, ToolOutcome, ToolOutput};
 pub use compact::num;
-use compact::{cut_lists, drop_keys, event_groups, log_groups, metrics, prune, span_groups};
+use compact::{
+    cut_lists, drop_keys, drop_known, event_groups, log_groups, metrics, prune, span_groups,
+};
 
 /// Default bytes of evidence in the LLM's first message.
 pub const DEFAULT_EVIDENCE_BYTES: usize = 3 * 1024;
@@ -43,27 +47,40 @@ pub fn evidence_digest(evidence: &Evidence, budget: usize) -> String {
         return "(no tool was called)".to_string();
     }
     let full: Vec<String> = outputs.iter().map(|o| output_line(o, LIMITS[0])).collect();
+    let day = times::common_day(&full);
+    let shorten = |line: String| match &day {
+        Some(day) => times::shorten(&line, day),
+        None => line,
+    };
+    let header = day.as_deref().map(times::header);
+    let budget = budget.saturating_sub(header.as_ref().map_or(0, |h| h.len() + 1));
+    let full: Vec<String> = full.into_iter().map(shorten).collect();
     let total: usize = full.iter().map(String::len).sum();
-    if total <= budget {
-        return full.join("\n");
-    }
-    let shares = fair_shares(&full.iter().map(String::len).collect::<Vec<_>>(), budget);
-    outputs
-        .iter()
-        .zip(full)
-        .zip(shares)
-        .map(|((output, line), share)| {
-            if line.len() <= share {
-                return line;
-            }
-            for limit in &LIMITS[1..] {
-                let shorter = output_line(output, *limit);
-                if shorter.len() <= share {
-                    return shorter;
+    let lines = if total <= budget {
+        full
+    } else {
+        let shares = fair_shares(&full.iter().map(String::len).collect::<Vec<_>>(), budget);
+        outputs
+            .iter()
+            .zip(full)
+            .zip(shares)
+            .map(|((output, line), share)| {
+                if line.len() <= share {
+                    return line;
                 }
-            }
-            cut(&output_line(output, 1), share)
-        })
+                for limit in &LIMITS[1..] {
+                    let shorter = shorten(output_line(output, *limit));
+                    if shorter.len() <= share {
+                        return shorter;
+                    }
+                }
+                cut(&shorten(output_line(output, 1)), share)
+            })
+            .collect()
+    };
+    header
+        .into_iter()
+        .chain(lines)
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -152,9 +169,24 @@ fn write_flow(value: &Value, out: &mut String) {
     }
 }
 
-/// One tool call as a line: `- tool {args} → data: {…}`.
+/// One tool call as a line: `- tool {args} → data: {…}`. A metrics call's list of names is not
+/// repeated: its series carry them, and the names that returned nothing are listed after them.
 pub fn output_line(output: &ToolOutput, limit: usize) -> String {
-    let args = flow(&Value::Object(output.call.args.clone()));
+    let mut args = output.call.args.clone();
+    let mut unanswered = Vec::new();
+    if let ToolOutcome::Data {
+        observation: Observation::Metrics { series },
+    } = &output.outcome
+        && let Some(Value::Array(asked)) = args.remove("metrics")
+    {
+        unanswered = asked
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|name| !series.iter().any(|s| s.metric == *name))
+            .map(str::to_string)
+            .collect();
+    }
+    let args = flow(&Value::Object(args));
     let body = match &output.outcome {
         ToolOutcome::Data { observation } => {
             let known: Vec<&str> = output
@@ -163,7 +195,11 @@ pub fn output_line(output: &ToolOutput, limit: usize) -> String {
                 .values()
                 .filter_map(serde_json::Value::as_str)
                 .collect();
-            format!("data: {}", observation_digest(observation, limit, &known))
+            let mut body = format!("data: {}", observation_digest(observation, limit, &known));
+            if !unanswered.is_empty() {
+                body.push_str(&format!("; no series for: {}", unanswered.join(", ")));
+            }
+            body
         }
         ToolOutcome::NoData { reason } => format!("no data: {}", clip(reason)),
         ToolOutcome::Failed { error } => format!("failed: {}", clip(error)),
@@ -203,6 +239,7 @@ pub fn observation_digest(observation: &Observation, limit: usize, known: &[&str
         other => {
             let mut v = serde_json::to_value(other).unwrap_or(Value::Null);
             drop_keys(&mut v, &["labels", "elapsed_ms"]);
+            drop_known(&mut v, "namespace", known);
             cut_lists(&mut v, limit);
             v
         }
@@ -279,17 +316,16 @@ mod tests {
             12,
             &[],
         );
-        assert!(d.contains("max: 100"), "{d}");
         let peak = at(77).format("%H:%M:%S").to_string();
         assert!(
-            d.contains(&format!("[{peak}, 100]")),
-            "the peak is kept: {d}"
+            d.contains(&format!("max 100 at {peak}")),
+            "the peak and its time: {d}"
         );
         assert!(
-            d.contains(&format!("jump: {{at: {peak}, ")),
+            d.contains(&format!("; step {peak} 35.33->100")),
             "the largest step: {d}"
         );
-        assert!(d.contains("n: 120"), "{d}");
+        assert!(d.contains("db_pool_in_use n=120: 10->49.67"), "{d}");
         assert!(d.contains(&format!("from: {}", t(&at(0)))), "{d}");
     }
 
@@ -314,6 +350,50 @@ mod tests {
         let d = evidence_digest(&evidence, 500);
         assert!(d.len() <= 500 + 2, "{} bytes", d.len());
         assert!(d.contains("get_events {} → no data: no events"), "{d}");
+    }
+
+    #[test]
+    fn a_metrics_line_names_each_metric_once() {
+        let mut args = serde_json::Map::new();
+        args.insert("service".into(), json!("cart"));
+        args.insert("metrics".into(), json!(["db_pool_in_use", "db_pool_max"]));
+        let output = ToolOutput {
+            call: ToolCall {
+                tool: "query_metrics".into(),
+                args,
+            },
+            outcome: ToolOutcome::Data {
+                observation: Observation::Metrics {
+                    series: vec![MetricSeries {
+                        metric: "db_pool_in_use".into(),
+                        labels: BTreeMap::new(),
+                        points: vec![MetricPoint {
+                            timestamp: at(0),
+                            value: 7.0,
+                        }],
+                    }],
+                },
+            },
+            elapsed_ms: 1.0,
+            truncated: None,
+        };
+        let line = output_line(&output, 12);
+        assert_eq!(line.matches("db_pool_in_use").count(), 1, "{line}");
+        assert!(
+            line.starts_with("- query_metrics {service: cart} → data: {"),
+            "{line}"
+        );
+        assert!(line.ends_with("; no series for: db_pool_max"), "{line}");
+    }
+
+    #[test]
+    fn a_namespace_that_repeats_the_call_is_left_out() {
+        let mut v = json!({"pods": [{"name": "a", "namespace": "prod"}, {"name": "b", "namespace": "dev"}]});
+        drop_known(&mut v, "namespace", &["prod"]);
+        assert_eq!(
+            v,
+            json!({"pods": [{"name": "a"}, {"name": "b", "namespace": "dev"}]})
+        );
     }
 
     #[test]

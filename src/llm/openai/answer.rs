@@ -23,7 +23,7 @@ pub fn rca_schema() -> Value {
                      "metrics", "missing_evidence", "confidence"],
         "properties": {
             "summary": {"type": "string"},
-            "root_cause": {"type": "string", "description": "The specific cause, citing the evidence"},
+            "root_cause": {"type": "string"},
             "hypotheses": {"type": "array", "items": {
                 "type": "object", "additionalProperties": false,
                 "required": ["cause", "evidence_for", "evidence_against", "likelihood"],
@@ -43,7 +43,7 @@ pub fn rca_schema() -> Value {
                 "type": "object", "additionalProperties": false, "required": ["title", "command"],
                 "properties": {
                     "title": {"type": "string"},
-                    "command": {"type": ["string", "null"], "description": "exact shell command"}
+                    "command": {"type": ["string", "null"]}
                 }}},
             "prevention": strings,
             "metrics": {"type": "array", "items": {

@@ -19,11 +19,27 @@ use crate::tools::ToolDescriptor;
 /// Longest item of the offline second opinion.
 const OPINION_ITEM_MAX: usize = 100;
 
-/// Longest tool description sent (its first sentence).
-const DESCRIPTION_MAX: usize = 64;
+/// Longest tool description sent: its first sentence, cut at the last whole clause that fits.
+const DESCRIPTION_MAX: usize = 80;
+
+/// Parameters that only bound a result's size. The reasoner bounds every tool result itself
+/// (`llm.tool_result_bytes`), so the model is not offered them: they cost tokens in every
+/// request and a model that sets them only gets less.
+const SIZE_PARAMETERS: [&str; 4] = ["limit", "limit_bytes", "tail_lines", "since"];
+
+/// Whether this request offers tools.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tools {
+    /// The tool definitions are in this request.
+    Offered,
+    /// Not in this request; offered next if the draft is unsure ([`super::ToolPolicy::WhenUnsure`]).
+    IfUnsure,
+    /// Not at all.
+    None,
+}
 
 /// The system message.
-pub fn system_prompt(max_tool_calls: u32, tools: bool, schema_in_text: bool) -> String {
+pub fn system_prompt(max_tool_calls: u32, tools: Tools, schema_in_text: bool) -> String {
     let mut s = String::from(
         "You write the root-cause analysis (RCA) of a production alert for sre-agent, a Slack bot.\n\
 Rules:\n\
@@ -36,15 +52,23 @@ messages or change anything.\n\
 values, times or command targets (unsupported claims are flagged and cost confidence). What you \
 could not check goes in missing_evidence.\n",
     );
-    if tools {
-        s.push_str(&format!(
+    match tools {
+        Tools::Offered => s.push_str(&format!(
             "4. The tools only read. Call one only if the evidence lacks what you need (at most \
 {max_tool_calls} calls; independent ones together).\n"
-        ));
-    } else {
-        s.push_str("4. No tools: answer from the data given.\n");
+        )),
+        Tools::IfUnsure => s.push_str(
+            "4. Answer from the data given. If it cannot settle the cause, say so: keep the \
+confidence low and list in missing_evidence the checks that would settle it; you will then get \
+read-only tools to run them.\n",
+        ),
+        Tools::None => s.push_str("4. No tools: answer from the data given.\n"),
     }
-    s.push_str("5. Answer with one JSON object, the RCA, and nothing else.");
+    s.push_str(
+        "5. Answer with one JSON object, the RCA, and nothing else: root_cause is the specific \
+cause, citing the evidence; timeline times come from the data; actions are exact commands on \
+the objects the data names.",
+    );
     if schema_in_text {
         s.push_str(&format!(
             " It must follow this JSON schema: {}",
@@ -54,8 +78,9 @@ could not check goes in missing_evidence.\n",
     s
 }
 
-/// The offline analyzer's view, as text: root cause and confidence, then the top hypotheses
-/// with their evidence.
+/// The offline analyzer's view, as text: its root cause and confidence, then its other
+/// hypotheses with their likelihood and strongest supporting fact. The evidence itself is in the
+/// same message, so the analyzer's derived facts are not repeated at length.
 pub fn second_opinion(offline: &Rca) -> String {
     let mut s = format!(
         "root cause (confidence {}): {}",
@@ -69,18 +94,11 @@ pub fn second_opinion(offline: &Rca) -> String {
             first_sentence(&h.cause, OPINION_ITEM_MAX),
             h.likelihood
         ));
-        let items = |list: &[String], n: usize| -> String {
-            list.iter()
-                .take(n)
-                .map(|i| first_sentence(i, OPINION_ITEM_MAX))
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        if !h.evidence_for.is_empty() {
-            s.push_str(&format!("; for: {}", items(&h.evidence_for, 2)));
-        }
-        if !h.evidence_against.is_empty() {
-            s.push_str(&format!("; against: {}", items(&h.evidence_against, 1)));
+        if let Some(fact) = h.evidence_for.first() {
+            s.push_str(&format!(
+                "; for: {}",
+                first_sentence(fact, OPINION_ITEM_MAX)
+            ));
         }
     }
     s
@@ -104,6 +122,15 @@ pub fn tool_result(output: &ToolOutput, budget: usize) -> String {
     data_block(
         &format!("tool-result {}", output.call.tool),
         &digest::evidence_digest(&evidence, budget),
+    )
+}
+
+/// After an unsure draft: the tools are offered.
+pub fn investigate(max_tool_calls: u32) -> String {
+    format!(
+        "Your draft is not sure. You may now call the read-only tools (at most {max_tool_calls} \
+calls; independent ones together) to check what it lists as missing, then answer with the final \
+RCA JSON object."
     )
 }
 
@@ -142,10 +169,49 @@ fn first_sentence(text: &str, max: usize) -> String {
     }
 }
 
+/// A tool description for the model: the first sentence, or, when that is longer than `max`,
+/// its longest head that ends at a clause boundary (`: `, ` (`, `, `, `; `) outside parentheses
+/// and backticks, else at a word with `…`.
+fn brief(text: &str, max: usize) -> String {
+    let sentence = first_sentence(text, usize::MAX);
+    if sentence.chars().count() <= max {
+        return sentence;
+    }
+    let mut depth = 0i32;
+    let mut ticks = false;
+    let mut clause = None;
+    let mut word = None;
+    for (n, (i, c)) in sentence.char_indices().enumerate() {
+        if n >= max {
+            break;
+        }
+        let rest = &sentence[i..];
+        let balanced = depth == 0 && !ticks;
+        if balanced && [": ", " (", ", ", "; "].iter().any(|b| rest.starts_with(b)) {
+            clause = Some(i);
+        }
+        if c == ' ' {
+            word = Some(i);
+        }
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            '`' => ticks = !ticks,
+            _ => {}
+        }
+    }
+    match (clause, word) {
+        (Some(i), _) if i > 0 => sentence[..i].to_string(),
+        (_, Some(i)) => format!("{}…", &sentence[..i]),
+        _ => first_sentence(&sentence, max),
+    }
+}
+
 /// An MCP input schema cut to what a model needs to call the tool: property names and types,
 /// `required`, enums and items (the names say what they are: `service`, `namespace`, `pod`). The
 /// JSON Schema bookkeeping (`$schema`, `title`, `default: null`, `format`, `minimum`, nullable
-/// type unions) goes: optional properties may be left out anyway.
+/// type unions) goes: optional properties may be left out anyway. Optional size bounds
+/// ([`SIZE_PARAMETERS`]) go too.
 fn compact_schema(schema: &Value) -> Value {
     let required: Vec<&str> = schema["required"]
         .as_array()
@@ -154,6 +220,9 @@ fn compact_schema(schema: &Value) -> Value {
     let mut properties = serde_json::Map::new();
     if let Some(props) = schema["properties"].as_object() {
         for (name, p) in props {
+            if SIZE_PARAMETERS.contains(&name.as_str()) && !required.contains(&name.as_str()) {
+                continue;
+            }
             let mut out = serde_json::Map::new();
             let ty = match &p["type"] {
                 Value::Array(types) => types
@@ -187,7 +256,7 @@ pub fn tool_definitions(tools: &[ToolDescriptor]) -> Vec<ChatCompletionTools> {
         .iter()
         .filter(|t| function_name_ok(&t.name))
         .map(|t| {
-            let description = first_sentence(&t.description, DESCRIPTION_MAX);
+            let description = brief(&t.description, DESCRIPTION_MAX);
             ChatCompletionTools::Function(ChatCompletionTool {
                 function: FunctionObject {
                     name: t.name.clone(),
@@ -235,16 +304,78 @@ mod tests {
         assert_eq!(
             compact_schema(&schema),
             json!({"type": "object", "required": ["service"], "properties": {
-                "service": {"type": "string"}, "limit": {"type": "integer"}}})
+                "service": {"type": "string"}}}),
+            "an optional size bound is not offered"
+        );
+        let required_limit = json!({"type": "object", "required": ["limit"],
+            "properties": {"limit": {"type": "integer"}, "minutes": {"type": "integer"}}});
+        assert_eq!(compact_schema(&required_limit), required_limit);
+    }
+
+    #[test]
+    fn descriptions_end_at_a_whole_clause() {
+        let cases = [
+            (
+                "Search a service's logs in SigNoz at or above a severity (default WARN) over the \
+                 last `minutes` (default 60). Returns log records.",
+                "Search a service's logs in SigNoz at or above a severity",
+            ),
+            (
+                "A workload (Deployment, StatefulSet, DaemonSet, Job, CronJob) by kind+name, by \
+                 name, or the controller of a pod.",
+                "A workload (Deployment, StatefulSet, DaemonSet, Job, CronJob) by kind+name",
+            ),
+            ("Logs of a pod.", "Logs of a pod."),
+            (
+                "Averyveryverylongwordwithoutanyboundary andthensomemorewordsthatgoonandonandon \
+                 past the limit",
+                "Averyveryverylongwordwithoutanyboundary andthensomemorewordsthatgoonandonandon…",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(brief(text, 80), want);
+        }
+    }
+
+    #[test]
+    fn the_second_opinion_is_short() {
+        use crate::rca::{Confidence, Hypothesis, Likelihood};
+        let rca = Rca {
+            summary: String::new(),
+            root_cause: "The pool of cart is exhausted (100/100 in use).".into(),
+            hypotheses: vec![Hypothesis {
+                cause: "Slow query after a deploy. It holds connections longer.".into(),
+                evidence_for: vec![
+                    "p99 12 -> 1954 ms".into(),
+                    "slow queries 1 -> 146/min".into(),
+                ],
+                evidence_against: vec!["request rate flat".into()],
+                likelihood: Likelihood::High,
+            }],
+            timeline: vec![],
+            actions: vec![],
+            prevention: vec![],
+            metrics: vec![],
+            missing_evidence: vec![],
+            confidence: Confidence::new(0.7),
+            reasoner: "offline".into(),
+            unsupported: vec![],
+            usage: None,
+        };
+        assert_eq!(
+            second_opinion(&rca),
+            "root cause (confidence 0.7): The pool of cart is exhausted (100/100 in use).\n\
+             - Slow query after a deploy. (High); for: p99 12 -> 1954 ms"
         );
     }
 
     #[test]
     fn the_system_prompt_states_the_data_rule() {
-        let s = system_prompt(4, true, false);
+        let s = system_prompt(4, Tools::Offered, false);
         assert!(s.contains("untrusted data"));
         assert!(s.contains("at most 4 calls"));
         assert!(!s.contains("JSON schema:"));
-        assert!(system_prompt(0, false, true).contains("\"root_cause\""));
+        assert!(system_prompt(0, Tools::None, true).contains("\"root_cause\""));
+        assert!(system_prompt(4, Tools::IfUnsure, false).contains("list in missing_evidence"));
     }
 }

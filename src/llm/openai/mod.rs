@@ -4,14 +4,20 @@
 //!
 //! 1. Our system message ([`messages::system_prompt`]) and one user message: the agent's prompt
 //!    rendered with the alert and the evidence digest as fenced data, plus the offline
-//!    analyzer's root cause and hypotheses as a second opinion. The agent's read-only tools go as
-//!    function definitions; the answer is asked for as strict `json_schema` where the server
-//!    takes it (else `json_object`, else JSON in text: [`settings::OutputMode`]).
-//! 2. While the model calls tools (at most `max_tool_calls`, `max_steps` requests, 80 % of
+//!    analyzer's root cause and hypotheses as a second opinion. The answer is asked for as
+//!    strict `json_schema` where the server takes it (else `json_object`, else JSON in text:
+//!    [`settings::OutputMode`]).
+//! 2. Evidence first ([`ToolPolicy::WhenUnsure`], the default): that first request carries no
+//!    tool definitions, and its answer is a draft. A sure draft (confidence at least
+//!    `investigate_below`, or nothing listed as missing) is the answer: one request. An unsure
+//!    one is kept, and the agent's read-only tools are offered as functions to check what it
+//!    lists as missing; if that follow-up fails, the draft is the answer. With `tools: always`
+//!    the tools are offered from the first request.
+//! 3. While the model calls tools (at most `max_tool_calls`, `max_steps` requests, 80 % of
 //!    `max_total_tokens`), each call goes through [`ToolAccess`] (the agent's patterns, the
 //!    probe policy) and its digest comes back as fenced data. On the last step the model is told
 //!    to answer.
-//! 3. The answer is parsed ([`answer::parse`]); an unusable one gets one repair request, then
+//! 4. The answer is parsed ([`answer::parse`]); an unusable one gets one repair request, then
 //!    the run fails. A usable one is checked against the alert and every tool output
 //!    ([`crate::llm::grounding`]): unsupported claims are marked and cost confidence, and a root
 //!    cause that cites nothing observed fails the run.
@@ -24,19 +30,19 @@
 pub mod answer;
 pub mod messages;
 pub mod provider;
+mod send;
 pub mod settings;
 pub mod transport;
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
-use async_openai::error::OpenAIError;
 use async_openai::types::chat::{
     ChatCompletionMessageToolCalls, ChatCompletionRequestAssistantMessage,
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestToolMessage, ChatCompletionRequestUserMessage,
-    ChatCompletionToolChoiceOption, CreateChatCompletionRequest, CreateChatCompletionResponse,
-    FinishReason, ResponseFormat, ResponseFormatJsonSchema, ToolChoiceOptions,
+    ChatCompletionToolChoiceOption, CreateChatCompletionRequest, FinishReason, ResponseFormat,
+    ResponseFormatJsonSchema, ToolChoiceOptions,
 };
 use tokio::time::Instant;
 
@@ -46,8 +52,8 @@ use crate::evidence::{ToolCall, ToolOutcome, ToolOutput};
 use crate::rca::{LlmUsage, Rca};
 use crate::redact::redact_string;
 pub use provider::{ChatClient, LlmEnv, LlmEnvError, Provider};
-pub use settings::{LlmSettings, OutputMode, Price};
-use transport::HttpFailure;
+use send::SendError;
+pub use settings::{LlmSettings, OutputMode, Price, ToolPolicy};
 
 /// Deadline of a run when the engine gives none.
 const DEFAULT_BUDGET: Duration = Duration::from_secs(120);
@@ -78,13 +84,6 @@ pub struct ProbeAnswer {
     /// The model that answered, as the endpoint names it.
     pub model: String,
     pub elapsed: Duration,
-}
-
-/// Why a request got no usable response.
-enum SendError {
-    Failed(LlmFailure),
-    /// The server refused `response_format` or tools; the loop downgraded and may resend.
-    Downgraded,
 }
 
 impl LlmReasoner {
@@ -195,147 +194,6 @@ impl LlmReasoner {
         r
     }
 
-    /// Send one request, retrying 429 (within `Retry-After`) and 5xx inside the deadline.
-    async fn send(
-        &self,
-        request: CreateChatCompletionRequest,
-        deadline: Instant,
-        started: Instant,
-        usage: &mut LlmUsage,
-    ) -> Result<CreateChatCompletionResponse, SendError> {
-        let timed_out = || {
-            SendError::Failed(LlmFailure::TimedOut {
-                after_secs: started.elapsed().as_secs_f64(),
-            })
-        };
-        let bytes = serde_json::to_vec(&request).map_or(0, |b| b.len() as u64);
-        let mut retries = 0;
-        loop {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(timed_out());
-            }
-            usage.requests += 1;
-            usage.request_bytes += bytes;
-            let answer = tokio::time::timeout(deadline - now, self.client.create(request.clone()));
-            let err = match answer.await {
-                Err(_) => return Err(timed_out()),
-                Ok(Ok(response)) => {
-                    match &response.usage {
-                        Some(u) => {
-                            usage.prompt_tokens += u64::from(u.prompt_tokens);
-                            usage.completion_tokens += u64::from(u.completion_tokens);
-                        }
-                        None => {
-                            // No usage reported: about four bytes a token.
-                            usage.prompt_tokens += bytes / 4;
-                            usage.completion_tokens += response
-                                .choices
-                                .first()
-                                .and_then(|c| c.message.content.as_ref())
-                                .map_or(0, |c| c.len() as u64 / 4);
-                        }
-                    }
-                    return Ok(response);
-                }
-                Ok(Err(e)) => e,
-            };
-            let failure = match err {
-                OpenAIError::Boxed(boxed) => match boxed.downcast::<HttpFailure>() {
-                    Ok(http) => *http,
-                    Err(other) => {
-                        return Err(SendError::Failed(LlmFailure::Unreachable {
-                            detail: redact_string(&other.to_string()),
-                        }));
-                    }
-                },
-                OpenAIError::Reqwest(e) => {
-                    let detail = if e.is_connect() {
-                        "connection failed".to_string()
-                    } else if e.is_timeout() {
-                        return Err(timed_out());
-                    } else {
-                        redact_string(&e.without_url().to_string())
-                    };
-                    return Err(SendError::Failed(LlmFailure::Unreachable { detail }));
-                }
-                OpenAIError::JSONDeserialize(e, _) => {
-                    return Err(SendError::Failed(LlmFailure::Rejected {
-                        status: 200,
-                        message: format!("the reply is not a chat completion: {e}"),
-                    }));
-                }
-                other => {
-                    return Err(SendError::Failed(LlmFailure::Unreachable {
-                        detail: redact_string(&other.to_string()),
-                    }));
-                }
-            };
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            match failure.status {
-                429 => {
-                    let wait = failure
-                        .retry_after
-                        .unwrap_or(SERVER_BACKOFF * 2u32.pow(retries));
-                    if retries >= self.settings.max_retries || wait >= remaining {
-                        return Err(SendError::Failed(LlmFailure::RateLimited {
-                            retry_after_secs: failure
-                                .retry_after
-                                .filter(|w| *w >= remaining)
-                                .map(|w| w.as_secs_f64().ceil() as u64),
-                        }));
-                    }
-                    tracing::info!(
-                        wait_ms = wait.as_millis() as u64,
-                        "LLM rate-limited (429); retrying after Retry-After"
-                    );
-                    tokio::time::sleep(wait).await;
-                }
-                s if s >= 500 => {
-                    let wait = SERVER_BACKOFF.min(remaining / 4);
-                    if retries >= self.settings.max_retries || remaining < SERVER_BACKOFF * 2 {
-                        return Err(SendError::Failed(LlmFailure::Server { status: s }));
-                    }
-                    tracing::info!(status = s, "LLM endpoint error; retrying once more");
-                    tokio::time::sleep(wait).await;
-                }
-                400 if self.downgrade(&failure.message, request.tools.is_some()) => {
-                    return Err(SendError::Downgraded);
-                }
-                status => {
-                    return Err(SendError::Failed(LlmFailure::Rejected {
-                        status,
-                        message: failure.message,
-                    }));
-                }
-            }
-            retries += 1;
-        }
-    }
-
-    /// After a 400: stop sending what the server refused (`response_format`, then tools), if
-    /// the message names it and the configuration allows. True when something changed.
-    fn downgrade(&self, message: &str, sent_tools: bool) -> bool {
-        let m = message.to_ascii_lowercase();
-        if self.settings.output == OutputMode::Auto
-            && (m.contains("response_format")
-                || m.contains("json_schema")
-                || m.contains("json schema"))
-        {
-            let now = self.mode.load(Ordering::Relaxed);
-            if usize::from(now) + 1 < MODES.len() {
-                self.mode.store(now + 1, Ordering::Relaxed);
-                tracing::warn!(mode = ?self.mode(), "the LLM endpoint refused the response format; asking for JSON in a simpler way");
-                return true;
-            }
-        }
-        if sent_tools && m.contains("tool") && self.tools_supported.swap(false, Ordering::Relaxed) {
-            tracing::warn!("the LLM endpoint refused function calling; continuing without tools");
-            return true;
-        }
-        false
-    }
-
     async fn run(&self, input: ReasonInput<'_>) -> Result<Rca, ReasonError> {
         let started = Instant::now();
         let deadline = input.deadline.unwrap_or(started + DEFAULT_BUDGET);
@@ -360,13 +218,41 @@ impl LlmReasoner {
         }
     }
 
-    /// The loop: requests, tool calls, the answer, its check.
+    /// The loop, and what an unsure draft is worth when the follow-up fails: the draft itself
+    /// (grounded already), saying in its missing evidence why it was not checked further.
     async fn converse(
         &self,
         input: ReasonInput<'_>,
         started: Instant,
         deadline: Instant,
         usage: &mut LlmUsage,
+    ) -> Result<Rca, LlmFailure> {
+        let mut draft = None;
+        let result = self
+            .conversation(input, started, deadline, usage, &mut draft)
+            .await;
+        match (result, draft) {
+            (Err(failure), Some(mut rca)) => {
+                tracing::warn!(%failure, "the LLM's follow-up with tools failed; answering with its draft");
+                rca.missing_evidence.push(format!(
+                    "the follow-up tool calls did not finish: {failure}"
+                ));
+                Ok(rca)
+            }
+            (result, _) => result,
+        }
+    }
+
+    /// The loop: requests, tool calls, the answer, its check. With `tools: when_unsure` the
+    /// first answer is a draft from the up-front evidence; an unsure one is kept in `draft`
+    /// while the model checks what it lists as missing with the tools.
+    async fn conversation(
+        &self,
+        input: ReasonInput<'_>,
+        started: Instant,
+        deadline: Instant,
+        usage: &mut LlmUsage,
+        draft: &mut Option<Rca>,
     ) -> Result<Rca, LlmFailure> {
         let s = &self.settings;
         let offline = offline::analyze_for(
@@ -387,8 +273,13 @@ impl LlmReasoner {
         ];
         let mut repaired = false;
         let mut steps = 0u32;
+        let mut investigating = s.tools == ToolPolicy::Always;
         loop {
-            let tools_on = !defs.is_empty() && self.tools_supported.load(Ordering::Relaxed);
+            let tools_usable = !defs.is_empty()
+                && input.tools.is_some()
+                && s.max_tool_calls > 0
+                && self.tools_supported.load(Ordering::Relaxed);
+            let tools_on = tools_usable && investigating;
             let answer_now = steps + 1 >= s.max_steps + u32::from(repaired)
                 || usage.tool_calls >= s.max_tool_calls
                 || usage.total_tokens() * 5 >= s.max_total_tokens * 4;
@@ -403,9 +294,16 @@ impl LlmReasoner {
                     what: format!("{} tokens", s.max_total_tokens),
                 });
             }
+            let tools_now = if tools_on {
+                messages::Tools::Offered
+            } else if tools_usable && draft.is_none() && steps + 2 <= s.max_steps {
+                messages::Tools::IfUnsure
+            } else {
+                messages::Tools::None
+            };
             let system = messages::system_prompt(
                 s.max_tool_calls,
-                tools_on,
+                tools_now,
                 self.mode() != OutputMode::JsonSchema,
             );
             let mut all: Vec<ChatCompletionRequestMessage> =
@@ -514,6 +412,30 @@ impl LlmReasoner {
                         return Err(LlmFailure::Ungrounded);
                     }
                     grounding::apply(&mut rca, &verdict);
+                    let unsure = rca.confidence.value() < s.investigate_below
+                        && !rca.missing_evidence.is_empty();
+                    if tools_now == messages::Tools::IfUnsure && unsure {
+                        tracing::info!(
+                            confidence = rca.confidence.value(),
+                            "the LLM's draft is unsure; offering it the tools"
+                        );
+                        investigating = true;
+                        history.push(
+                            ChatCompletionRequestAssistantMessage {
+                                content: Some(redact_string(&clip(&content, 4000)).into()),
+                                ..Default::default()
+                            }
+                            .into(),
+                        );
+                        history.push(
+                            ChatCompletionRequestUserMessage::from(messages::investigate(
+                                s.max_tool_calls,
+                            ))
+                            .into(),
+                        );
+                        *draft = Some(rca);
+                        continue;
+                    }
                     return Ok(rca);
                 }
                 Err(problem) if !repaired => {

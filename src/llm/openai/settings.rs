@@ -24,6 +24,18 @@ pub enum OutputMode {
     Text,
 }
 
+/// When the model is offered the agent's tools as functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ToolPolicy {
+    /// Evidence first: the first request carries the up-front evidence and no tool definitions,
+    /// and asks for a draft RCA. A draft below `investigate_below` confidence that lists missing
+    /// evidence goes on with the tools offered; a sure draft is the answer (one request).
+    WhenUnsure,
+    /// Tools offered from the first request.
+    Always,
+}
+
 /// US dollars per million tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,6 +64,11 @@ pub struct LlmSettings {
     pub temperature: Option<f32>,
     /// How the model is asked for JSON.
     pub output: OutputMode,
+    /// When the model is offered the agent's tools.
+    pub tools: ToolPolicy,
+    /// With `tools: when_unsure`: a draft whose confidence is below this, and that lists missing
+    /// evidence, goes on with the tools.
+    pub investigate_below: f64,
     /// Retries of one request on 429 (within `Retry-After`) and 5xx, inside the run deadline.
     pub max_retries: u32,
     /// Price per model (exact name or glob, e.g. `gpt-4o-mini*`), USD per million tokens.
@@ -69,6 +86,8 @@ impl Default for LlmSettings {
             tool_result_bytes: 3 * 1024,
             temperature: Some(0.1),
             output: OutputMode::Auto,
+            tools: ToolPolicy::WhenUnsure,
+            investigate_below: 0.6,
             max_retries: 2,
             prices: BTreeMap::new(),
         }
@@ -105,6 +124,9 @@ impl LlmSettings {
         if self.evidence_bytes < 256 || self.tool_result_bytes < 256 {
             problems
                 .push("llm.evidence_bytes and llm.tool_result_bytes must be at least 256".into());
+        }
+        if !(0.0..=1.0).contains(&self.investigate_below) {
+            problems.push("llm.investigate_below must be between 0 and 1".into());
         }
         if let Some(t) = self.temperature
             && !(0.0..=2.0).contains(&t)
