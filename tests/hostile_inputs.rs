@@ -3,6 +3,8 @@
 //! stated outcome — an analysis, an ignored message or a clear error — with no panic, a reply
 //! inside Slack's limits, and no broadcast ping or forged link in the reply.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -11,9 +13,9 @@ use sre_agent::agent::Engine;
 use sre_agent::alert::{Intake, parse_slack_json};
 use sre_agent::config::{ConfigOrigin, EMBEDDED_AGENTS_YAML, LoadedConfig};
 use sre_agent::llm::offline::OfflineReasoner;
-use sre_agent::slack::blocks::limits;
 use sre_agent::tools::fixture::fixture_backends;
 use sre_agent::tools::{TOOL_NAMES, Toolbox};
+use support::properties;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Outcome {
@@ -121,70 +123,20 @@ async fn engine() -> Engine {
     .expect("engine")
 }
 
-/// Every text of the blocks, for the checks below.
-fn texts(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(a) => a.iter().for_each(|x| texts(x, out)),
-        Value::Object(m) => m.values().for_each(|x| texts(x, out)),
-        _ => {}
-    }
-}
-
+/// The shared reply checks (Slack's limits, no ping or mention), then this table's own: no
+/// link to a planted host and no planted secret in any text of the reply.
 fn check_reply(name: &str, blocks: &[Value], text: &str) {
-    assert!(
-        !blocks.is_empty() && blocks.len() <= limits::MAX_BLOCKS,
-        "{name}: {} blocks",
-        blocks.len()
-    );
-    for b in blocks {
-        let n = |s: &str| s.encode_utf16().count();
-        match b["type"].as_str() {
-            Some("header") => assert!(
-                n(b["text"]["text"].as_str().unwrap_or("")) <= limits::HEADER_TEXT,
-                "{name}: header"
-            ),
-            Some("section") => {
-                if let Some(t) = b["text"]["text"].as_str() {
-                    assert!(n(t) <= limits::SECTION_TEXT, "{name}: section of {}", n(t));
-                }
-                if let Some(f) = b["fields"].as_array() {
-                    assert!(f.len() <= limits::SECTION_FIELDS, "{name}: fields");
-                }
-            }
-            Some("context") => assert!(
-                b["elements"]
-                    .as_array()
-                    .is_some_and(|e| e.len() <= limits::CONTEXT_ELEMENTS)
-            ),
-            _ => {}
-        }
-    }
-    assert!(
-        text.encode_utf16().count() <= limits::MESSAGE_TEXT,
-        "{name}: message text"
-    );
+    properties::check_reply(name, blocks, text);
     let mut all = Vec::new();
     for b in blocks {
-        texts(b, &mut all);
+        properties::texts(b, &mut all);
     }
     all.push(text.to_string());
     for t in &all {
-        for ping in [
-            "<!channel",
-            "<!here",
-            "<!everyone",
-            "<!subteam",
-            "<@U0ADMIN>",
-            "<#C0SECRET>",
-            "<https://evil",
-        ] {
-            assert!(
-                !t.contains(ping),
-                "{name}: the reply would ping or link: {ping} in {t:.200}"
-            );
-        }
-        // The planted secrets of the table never reach Slack.
+        assert!(
+            !t.contains("<https://evil"),
+            "{name}: the reply would link the planted host in {t:.200}"
+        );
         for secret in PLANTED {
             assert!(
                 !t.contains(secret),
