@@ -249,7 +249,7 @@ fn app_kind(t: &mut Target, evidence: &Evidence) {
 }
 
 /// The workload a pod belongs to: its owner reference, else its name's shape.
-fn workload_of(p: &PodState) -> Option<(TargetKind, String)> {
+pub fn workload_of(p: &PodState) -> Option<(TargetKind, String)> {
     p.owner
         .as_deref()
         .and_then(owner_kind)

@@ -7,6 +7,8 @@ use crate::evidence::{ContainerState, KubeEvent, PodState};
 use crate::llm::offline::common::{
     Ctx, Finding, LogLine, env_var_name, hm, plural, quote, word_after,
 };
+use crate::target::TargetKind;
+use crate::target::refine::workload_of;
 
 /// Every (pod, container) pair.
 pub(crate) fn containers<'a>(ctx: &Ctx<'a>) -> Vec<(&'a PodState, &'a ContainerState)> {
@@ -142,6 +144,25 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
                 .and_then(|e| e.object.strip_prefix("Pod/").map(str::to_string))
         })
         .unwrap_or_else(|| format!("deploy/{}", ctx.deployment));
+    // The crashing pod's own workload: the summary and the commands address it. The alert may
+    // be about another object (a volume filling up because this pod's consumer is down), and a
+    // namespace-wide pod list shows other workloads' pods.
+    let (workload, workload_ref, rolls_out) = match pod.and_then(workload_of) {
+        Some((kind, name)) => (
+            name.clone(),
+            kind.kubectl().map(|k| format!("{k}/{name}")),
+            matches!(
+                kind,
+                TargetKind::Deployment | TargetKind::StatefulSet | TargetKind::DaemonSet
+            ),
+        ),
+        None => (
+            ctx.deployment.clone(),
+            Some(format!("deploy/{}", ctx.deployment)),
+            true,
+        ),
+    };
+    f.cause = format!("{workload} crash-looping (CrashLoopBackOff) on a startup error");
     let restarts = c.map(|c| c.restart_count).unwrap_or(0);
     let exit = c.and_then(|c| c.last_exit_code);
     let mut score: f64 = 0.7;
@@ -243,8 +264,7 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
         exit.map(|x| format!(", exit code {x}")).unwrap_or_default()
     );
     f.summary = format!(
-        "{} is crash-looping: {}.",
-        ctx.deployment,
+        "{workload} is crash-looping: {}.",
         if is_config || config_event.is_some() {
             "a required config value is missing"
         } else {
@@ -259,27 +279,27 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
         "Exit code, restarts and events",
         ctx.kubectl(&format!("describe pod {pod_name}")),
     );
-    match (&cm, &key) {
-        (Some(c), _) => f.cmd(
+    match (&cm, &key, &workload_ref) {
+        (Some(c), _, _) => f.cmd(
             "Compare the ConfigMap with what the app expects",
             ctx.kubectl(&format!("get configmap {c} -o yaml")),
         ),
-        (None, Some(k)) => f.cmd(
-            "Check whether the variable is set on the deployment",
-            ctx.kubectl(&format!(
-                "set env deploy/{} --list | grep {k}",
-                ctx.deployment
-            )),
+        (None, Some(k), Some(w)) => f.cmd(
+            format!("Check whether the variable is set on {w}"),
+            ctx.kubectl(&format!("set env {w} --list | grep {k}")),
         ),
-        (None, None) => f.cmd(
-            "List the deployment's environment",
-            ctx.kubectl(&format!("set env deploy/{} --list", ctx.deployment)),
+        (None, None, Some(w)) => f.cmd(
+            format!("List the environment of {w}"),
+            ctx.kubectl(&format!("set env {w} --list")),
         ),
+        (None, _, None) => {}
     }
-    f.cmd(
-        "Roll back to the last working revision while the config is fixed",
-        ctx.kubectl_deploy("rollout undo"),
-    );
+    if let (true, Some(w)) = (rolls_out, &workload_ref) {
+        f.cmd(
+            "Roll back to the last working revision while the config is fixed",
+            ctx.kubectl(&format!("rollout undo {w}")),
+        );
+    }
     f.prevent("Validate required config keys in CI (and at startup with a clear message) before the rollout reaches the cluster");
     f.prevent("Reference ConfigMap keys with configMapKeyRef (optional: false) so a missing key blocks the rollout instead of crash-looping it");
     Some(f.with_score(score.min(0.93)))

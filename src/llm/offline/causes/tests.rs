@@ -515,3 +515,63 @@ fn a_pull_event_tells_what_the_back_off_message_hides() {
     );
     assert!(found.score >= 0.9);
 }
+
+#[test]
+fn a_crash_loop_is_addressed_at_the_crashing_pods_own_workload() {
+    // A namespace-wide pod list (the alert is about a volume): the StatefulSet's pod is healthy,
+    // another Deployment's pod crash-loops. The reply names and commands that Deployment.
+    let mut db = pod("pg-main-0", vec![container("running", None)]);
+    db.owner = Some("StatefulSet/pg-main".into());
+    db.labels
+        .insert("app.kubernetes.io/name".into(), "postgresql".into());
+    let mut consumer = pod("cdc-connect-5f6d7c8b9-fb5cg", vec![crashed("Error", 1)]);
+    consumer.owner = Some("ReplicaSet/cdc-connect-5f6d7c8b9".into());
+    let ev = evidence(vec![Observation::Pods {
+        pods: vec![db, consumer],
+    }]);
+    let alert = text_alert("PersistentVolume data-pg-main-0 in namespace billing-3 is filling up");
+    let t = target(
+        TargetKind::PersistentVolumeClaim,
+        "data-pg-main-0",
+        "billing-3",
+    );
+    let ctx = Ctx::new(&alert, &ev).with_target(&t);
+    let f = crashloop::crashloop(&ctx).expect("a crash loop");
+    assert!(
+        f.summary.starts_with("cdc-connect is crash-looping"),
+        "{}",
+        f.summary
+    );
+    assert!(
+        f.cause.starts_with("cdc-connect crash-looping"),
+        "{}",
+        f.cause
+    );
+    let cmds: Vec<String> = f.actions.iter().filter_map(|a| a.command.clone()).collect();
+    assert!(
+        cmds.iter()
+            .any(|c| c == "kubectl -n billing-3 rollout undo deployment/cdc-connect"),
+        "{cmds:?}"
+    );
+    assert!(
+        cmds.iter()
+            .all(|c| !c.contains("postgresql") && !c.contains("pg-main ")),
+        "{cmds:?}"
+    );
+
+    // A Job's crashing pod: no rollout to undo.
+    let mut job_pod = pod("reindex-29115120-x7k2p", vec![crashed("Error", 1)]);
+    job_pod.owner = Some("Job/reindex-29115120".into());
+    let ev = evidence(vec![Observation::Pods {
+        pods: vec![job_pod],
+    }]);
+    let ctx = Ctx::new(&alert, &ev).with_target(&t);
+    let f = crashloop::crashloop(&ctx).expect("a crash loop");
+    let cmds: Vec<String> = f.actions.iter().filter_map(|a| a.command.clone()).collect();
+    assert!(cmds.iter().all(|c| !c.contains("rollout undo")), "{cmds:?}");
+    assert!(
+        cmds.iter()
+            .any(|c| c.contains("set env job/reindex-29115120 --list")),
+        "{cmds:?}"
+    );
+}
