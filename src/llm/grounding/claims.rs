@@ -255,11 +255,6 @@ pub fn command_targets(command: &str) -> Vec<Claim> {
             || t.contains("...")
             || t.chars().any(|c| c.is_ascii_uppercase())
     };
-    let tokens: Vec<&str> = command
-        .split(|c: char| c.is_whitespace() || c == '|' || c == ';' || c == '&')
-        .map(|t| t.trim_matches(|c| c == '"' || c == '\'' || c == '`'))
-        .filter(|t| !t.is_empty())
-        .collect();
     let mut out = Vec::new();
     let mut push = |kind: String, name: &str| {
         if placeholder(name) || name.is_empty() {
@@ -302,59 +297,77 @@ pub fn command_targets(command: &str) -> Vec<Claim> {
                 | "pvc"
         )
     };
-    let is_kubectl = tokens.iter().any(|t| *t == "kubectl" || *t == "oc");
-    let mut i = 0;
-    while i < tokens.len() {
-        let t = tokens[i];
-        let next = tokens.get(i + 1).copied();
-        if let Some(ns) = t.strip_prefix("--namespace=") {
-            push("namespace".into(), ns);
-        } else if (t == "-n" || t == "--namespace") && is_kubectl {
-            if let Some(ns) = next {
+    // A pipe or a list ends a command's arguments: `kubectl describe node x | grep Taints`
+    // acts on node x, not on a node named `grep`.
+    for segment in command.split(['|', ';', '&']) {
+        let tokens: Vec<&str> = segment
+            .split_whitespace()
+            .map(|t| t.trim_matches(|c| c == '"' || c == '\'' || c == '`'))
+            .filter(|t| !t.is_empty())
+            .collect();
+        let is_kubectl = tokens.iter().any(|t| *t == "kubectl" || *t == "oc");
+        let mut i = 0;
+        while i < tokens.len() {
+            let t = tokens[i];
+            let next = tokens.get(i + 1).copied();
+            if let Some(ns) = t.strip_prefix("--namespace=") {
                 push("namespace".into(), ns);
-                i += 1;
-            }
-        } else if let Some((kind, name)) = t.split_once('/')
-            && is_kubectl
-            && kind_word(kind)
-        {
-            push(kind_of(kind), name);
-        } else if is_kubectl && kind_word(t) {
-            if let Some(name) = next.filter(|n| !n.starts_with('-') && !n.contains('/')) {
-                push(kind_of(t), name);
-                i += 1;
-            }
-        } else if is_kubectl && matches!(t, "logs" | "exec" | "attach" | "port-forward") {
-            if let Some(name) = next.filter(|n| !n.starts_with('-') && !n.contains('/')) {
-                push("pod".into(), name);
-                i += 1;
-            }
-        } else if !t.starts_with('-') {
-            for c in HOST.captures_iter(t) {
-                let host = &c[1];
-                // File names (`values.yaml`, `app.log`) are not hosts.
-                let tld = host.rsplit('.').next().unwrap_or("");
-                if !matches!(
-                    tld,
-                    "yaml"
-                        | "yml"
-                        | "json"
-                        | "log"
-                        | "txt"
-                        | "conf"
-                        | "sh"
-                        | "py"
-                        | "pem"
-                        | "crt"
-                        | "key"
-                        | "sql"
-                        | "md"
-                ) {
-                    push("host".into(), host);
+            } else if (t == "-n" || t == "--namespace") && is_kubectl {
+                if let Some(ns) = next {
+                    push("namespace".into(), ns);
+                    i += 1;
+                }
+            } else if let Some((kind, name)) = t.split_once('/')
+                && is_kubectl
+                && kind_word(kind)
+            {
+                push(kind_of(kind), name);
+            } else if is_kubectl && kind_word(t) {
+                if let Some(name) = next.filter(|n| !n.starts_with('-') && !n.contains('/')) {
+                    push(kind_of(t), name);
+                    i += 1;
+                }
+            } else if is_kubectl && matches!(t, "logs" | "exec" | "attach" | "port-forward") {
+                if let Some(name) = next.filter(|n| !n.starts_with('-') && !n.contains('/')) {
+                    push("pod".into(), name);
+                    i += 1;
+                }
+            } else if let Some(host) = t
+                .contains("://")
+                .then(|| url::Url::parse(t).ok())
+                .flatten()
+                .and_then(|u| u.domain().map(str::to_string))
+            {
+                push("host".into(), &host);
+            } else if !t.starts_with('-') && !t.contains(['{', '}', '(', ')', '=', '[', ']']) {
+                // Not hosts: JSONPath and custom columns (`{.spec.template.spec.containers}`,
+                // `NAME:.metadata.name`), selectors (`status.phase=Failed`), calls (`rs.status()`).
+                for c in HOST.captures_iter(t) {
+                    let host = &c[1];
+                    // File names (`values.yaml`, `app.log`) are not hosts.
+                    let tld = host.rsplit('.').next().unwrap_or("");
+                    if !matches!(
+                        tld,
+                        "yaml"
+                            | "yml"
+                            | "json"
+                            | "log"
+                            | "txt"
+                            | "conf"
+                            | "sh"
+                            | "py"
+                            | "pem"
+                            | "crt"
+                            | "key"
+                            | "sql"
+                            | "md"
+                    ) {
+                        push("host".into(), host);
+                    }
                 }
             }
+            i += 1;
         }
-        i += 1;
     }
     out
 }
@@ -426,5 +439,32 @@ mod tests {
             "openssl s_client -connect api.example.com:443 -servername api.example.com < /dev/null | openssl x509 -noout -dates -in cert.pem",
         );
         assert_eq!(labels(&c), ["host `api.example.com`"]);
+    }
+
+    #[test]
+    fn pipes_field_paths_and_calls_are_not_targets() {
+        let cases: [(&str, &[&str]); 6] = [
+            (
+                "kubectl describe node ip-10-0-1-5 | grep -A5 Taints",
+                &["node `ip-10-0-1-5`"],
+            ),
+            ("kubectl describe nodes | grep -i pressure", &[]),
+            (
+                "kubectl get nodes -o custom-columns=NAME:.metadata.name,TAINTS:.spec.taints",
+                &[],
+            ),
+            (
+                "kubectl -n shop get deploy cart -o jsonpath='{.spec.template.spec.containers[*].resources}'",
+                &["namespace `shop`", "deployment `cart`"],
+            ),
+            ("mongosh --quiet --eval 'rs.status()'", &[]),
+            (
+                "curl -sv https://api.example.com/healthz?verbose=1",
+                &["host `api.example.com`"],
+            ),
+        ];
+        for (command, want) in cases {
+            assert_eq!(labels(&command_targets(command)), want, "{command}");
+        }
     }
 }

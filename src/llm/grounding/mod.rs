@@ -30,6 +30,9 @@ const TIME_SLACK_SECS: i64 = 90;
 /// Confidence lost per unsupported claim, and at most in all.
 const PENALTY: f64 = 0.1;
 const MAX_PENALTY: f64 = 0.4;
+/// Namespaces every Kubernetes cluster has. Not `default`: a command aimed at `-n default` when
+/// the evidence is elsewhere is the classic wrong-object mistake, and stays flagged.
+const SYSTEM_NAMESPACES: [&str; 3] = ["kube-system", "kube-public", "kube-node-lease"];
 /// Most unsupported claims listed.
 const MAX_LISTED: usize = 10;
 
@@ -152,6 +155,13 @@ impl Haystack {
 
     fn supports(&self, claim: &Claim) -> bool {
         match claim {
+            // Every cluster has its system namespaces: `kubectl -n kube-system logs -l
+            // k8s-app=kube-dns` needs no evidence that kube-system exists.
+            Claim::Name { kind, name }
+                if kind == "namespace" && SYSTEM_NAMESPACES.contains(&name.as_str()) =>
+            {
+                true
+            }
             Claim::Name { name, .. } => self.contains_token(name),
             Claim::Number {
                 value,
@@ -416,6 +426,22 @@ mod tests {
         apply(&mut r, &g);
         assert_eq!(r.unsupported.len(), 2);
         assert!((r.confidence.value() - 0.6).abs() < 1e-9);
+    }
+
+    #[test]
+    fn system_namespaces_need_no_evidence_but_default_does() {
+        let mut r = rca("db_pool_wait_ms climbed: the pool is exhausted");
+        r.actions = vec![
+            Action {
+                title: "CoreDNS logs".into(),
+                command: Some("kubectl -n kube-system logs -l k8s-app=kube-dns --tail=50".into()),
+            },
+            Action {
+                title: "Wrong namespace".into(),
+                command: Some("kubectl -n default get pods".into()),
+            },
+        ];
+        assert_eq!(check(&r, &hay()).unsupported, ["namespace `default`"]);
     }
 
     #[test]
