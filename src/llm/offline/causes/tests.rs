@@ -575,3 +575,25 @@ fn a_crash_loop_is_addressed_at_the_crashing_pods_own_workload() {
         "{cmds:?}"
     );
 }
+
+#[test]
+fn without_a_named_service_the_unhealthy_pods_app_is_the_subject() {
+    let mut up = container("running", None);
+    up.ready = true;
+    up.restart_count = 0;
+    let mut healthy = pod("pg-main-0", vec![up]);
+    healthy.ready = true;
+    healthy
+        .labels
+        .insert("app.kubernetes.io/name".into(), "postgresql".into());
+    let mut crashing = pod("cdc-connect-5f6d7c8b9-fb5cg", vec![crashed("Error", 1)]);
+    crashing
+        .labels
+        .insert("app.kubernetes.io/name".into(), "cdc-connect".into());
+    let ev = evidence(vec![Observation::Pods {
+        pods: vec![healthy, crashing],
+    }]);
+    let alert = text_alert("a volume is filling up");
+    let ctx = Ctx::new(&alert, &ev);
+    assert_eq!(ctx.service, "cdc-connect");
+}

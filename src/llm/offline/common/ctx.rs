@@ -160,13 +160,19 @@ impl<'a> Ctx<'a> {
                 ])
             })
             .or_else(|| {
+                // A namespace-wide pod list holds other apps too: the pod that is not ready
+                // or restarting is the one the alert is about, so its app comes first.
+                let app = |p: &&PodState| {
+                    p.labels
+                        .get("app")
+                        .or_else(|| p.labels.get("app.kubernetes.io/name"))
+                        .cloned()
+                };
+                let unhealthy = |p: &&&PodState| !p.ready || p.restarts() > 0;
                 pods.iter()
-                    .find_map(|p| {
-                        p.labels
-                            .get("app")
-                            .or_else(|| p.labels.get("app.kubernetes.io/name"))
-                    })
-                    .cloned()
+                    .filter(unhealthy)
+                    .find_map(app)
+                    .or_else(|| pods.iter().find_map(app))
             })
             .or_else(|| services.first().map(|s| s.name.clone()))
             .or_else(|| {
