@@ -293,6 +293,9 @@ pub struct PodState {
     /// The pod's controller from its owner references, e.g. `ReplicaSet/cart-7f9c`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// The PersistentVolumeClaims its volumes mount (`spec.volumes[].persistentVolumeClaim`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<String>,
 }
 
 impl PodState {

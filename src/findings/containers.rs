@@ -307,6 +307,7 @@ mod tests {
             conditions: vec![],
             containers,
             owner: None,
+            claims: vec![],
         }
     }
 

@@ -114,7 +114,8 @@ pub struct Target {
     pub name: String,
     pub namespace: Option<String>,
     /// For a pod: the workload its name points to (kind, name), to confirm by owner references;
-    /// for an HPA: the workload it scales (`App` while its kind is not known).
+    /// for an HPA: the workload it scales (`App` while its kind is not known); for a PVC: the
+    /// workload of the pod that mounts it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload: Option<(TargetKind, String)>,
     /// The container the alert names (never the workload).
@@ -133,7 +134,8 @@ impl Target {
         self.kind.kubectl().map(|k| format!("{k}/{}", self.name))
     }
 
-    /// The workload behind the target: itself for a workload, the pod's owner for a pod.
+    /// The workload behind the target: itself for a workload, the pod's owner for a pod, the
+    /// scaled workload for an HPA, the workload of the pod that mounts a PVC.
     pub fn workload(&self) -> Option<(TargetKind, &str)> {
         match self.kind {
             TargetKind::Deployment
@@ -141,7 +143,9 @@ impl Target {
             | TargetKind::DaemonSet
             | TargetKind::Job
             | TargetKind::CronJob => Some((self.kind, self.name.as_str())),
-            TargetKind::Pod | TargetKind::HorizontalPodAutoscaler => {
+            TargetKind::Pod
+            | TargetKind::HorizontalPodAutoscaler
+            | TargetKind::PersistentVolumeClaim => {
                 self.workload.as_ref().map(|(k, n)| (*k, n.as_str()))
             }
             _ => None,

@@ -11,6 +11,8 @@
 //!   (`checkout` → `checkout-api`);
 //! - a node named by an exporter's address from the node that has that address;
 //! - an address from the `name.namespace.svc` name a client's log prints next to it;
+//! - a PersistentVolumeClaim's workload from the pod whose volumes mount it (what writes to a
+//!   filling volume is what its logs and events explain);
 //! - a namespace without a named object: its one workload, or the one whose name the question
 //!   uses (`celery workers` → `etl-worker`).
 
@@ -30,6 +32,7 @@ pub fn refine(target: &Target, alert: &Alert, evidence: &Evidence) -> Target {
         TargetKind::Node => node_by_address(&mut t, evidence),
         TargetKind::Host => host_by_log(&mut t, evidence),
         TargetKind::HorizontalPodAutoscaler => scaled_workload(&mut t, evidence),
+        TargetKind::PersistentVolumeClaim => claim_user(&mut t, evidence),
         TargetKind::App | TargetKind::Service if !t.name.is_empty() => {
             app_from_telemetry(&mut t, evidence);
             app_kind(&mut t, evidence);
@@ -86,6 +89,22 @@ fn pod_owner(t: &mut Target, evidence: &Evidence) {
     {
         t.namespace = Some(p.namespace.clone());
     }
+}
+
+/// A claim → the workload of the pod that mounts it (`data-pg-main-0` → StatefulSet `pg-main`).
+fn claim_user(t: &mut Target, evidence: &Evidence) {
+    let user = pods(evidence).find(|p| {
+        p.claims.contains(&t.name) && t.namespace.as_ref().is_none_or(|ns| *ns == p.namespace)
+    });
+    let Some(p) = user else {
+        return;
+    };
+    if let Some((kind, name)) = workload_of(p).filter(|w| t.workload.as_ref() != Some(w)) {
+        t.why
+            .push(format!("pod {} mounts the claim: {kind:?} {name}", p.name));
+        t.workload = Some((kind, name));
+    }
+    t.namespace.get_or_insert_with(|| p.namespace.clone());
 }
 
 /// A node named by its address → the node that has that address (or the cloud's

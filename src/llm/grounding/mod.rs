@@ -369,6 +369,7 @@ mod tests {
                             conditions: vec![],
                             containers: vec![],
                             owner: None,
+                            claims: vec![],
                         }],
                     },
                 },

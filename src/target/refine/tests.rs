@@ -34,6 +34,7 @@ fn pod(name: &str, ns: &str, owner: Option<&str>) -> PodState {
         conditions: vec![],
         containers: vec![],
         owner: owner.map(str::to_string),
+        claims: vec![],
     }
 }
 
@@ -273,4 +274,47 @@ fn an_hpa_scales_the_workload_found() {
         refine(&t, &text_alert("x"), &ev).workload,
         Some((TargetKind::Deployment, "web".into()))
     );
+}
+
+#[test]
+fn a_claims_workload_is_the_pod_that_mounts_it() {
+    let t = target(
+        TargetKind::PersistentVolumeClaim,
+        "data-pg-main-0",
+        Some("data"),
+    );
+    let mut db = pod("pg-main-0", "data", Some("StatefulSet/pg-main"));
+    db.claims = vec!["data-pg-main-0".into()];
+    let mut other_ns = pod("pg-main-0", "staging", Some("StatefulSet/pg-main-staging"));
+    other_ns.claims = vec!["data-pg-main-0".into()];
+    let ev = evidence(vec![Observation::Pods {
+        pods: vec![
+            other_ns,
+            pod(
+                "cdc-connect-5f6d7c8b9-fb5cg",
+                "data",
+                Some("ReplicaSet/cdc-connect-5f6d7c8b9"),
+            ),
+            db,
+        ],
+    }]);
+    let r = refine(&t, &text_alert("x"), &ev);
+    assert_eq!(
+        r.workload,
+        Some((TargetKind::StatefulSet, "pg-main".into()))
+    );
+    assert_eq!(r.kind, TargetKind::PersistentVolumeClaim, "still the claim");
+    assert_eq!(r.workload(), Some((TargetKind::StatefulSet, "pg-main")));
+    assert!(
+        r.why
+            .iter()
+            .any(|w| w == "pod pg-main-0 mounts the claim: StatefulSet pg-main"),
+        "{:?}",
+        r.why
+    );
+    // No pod mounts it: nothing is guessed.
+    let ev = evidence(vec![Observation::Pods {
+        pods: vec![pod("cdc-connect-5f6d7c8b9-fb5cg", "data", None)],
+    }]);
+    assert_eq!(refine(&t, &text_alert("x"), &ev).workload, None);
 }

@@ -203,6 +203,13 @@ pub fn pod_state(pod: &Pod, namespace: &str) -> PodState {
         conditions,
         containers,
         owner: controller_of(&pod.metadata).map(|o| format!("{}/{}", o.kind, o.name)),
+        claims: spec
+            .and_then(|s| s.volumes.as_deref())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.persistent_volume_claim.as_ref())
+            .map(|c| c.claim_name.clone())
+            .collect(),
     }
 }
 
@@ -332,6 +339,21 @@ mod tests {
             worst_pod(&pods, "checkout").as_deref(),
             Some("checkout-7c9d-abcde")
         );
+    }
+
+    #[test]
+    fn the_claims_a_pod_mounts() {
+        let pod: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "pg-main-0", "namespace": "data"},
+            "spec": {"containers": [{"name": "postgres"}], "volumes": [
+                {"name": "data", "persistentVolumeClaim": {"claimName": "data-pg-main-0"}},
+                {"name": "config", "configMap": {"name": "pg-config"}}
+            ]}
+        }))
+        .expect("a pod");
+        assert_eq!(pod_state(&pod, "data").claims, ["data-pg-main-0"]);
+        let pods: Vec<Pod> = list(PODS);
+        assert!(pod_state(&pods[0], "shop").claims.is_empty());
     }
 
     #[test]

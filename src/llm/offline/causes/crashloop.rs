@@ -9,6 +9,7 @@ use crate::llm::offline::common::{
 };
 use crate::target::TargetKind;
 use crate::target::refine::workload_of;
+use crate::target::workload_of_pod;
 
 /// Every (pod, container) pair.
 pub(crate) fn containers<'a>(ctx: &Ctx<'a>) -> Vec<(&'a PodState, &'a ContainerState)> {
@@ -36,16 +37,12 @@ const CONFIG_NEEDLES: &[&str] = &[
 
 /// The log line that explains a crash: a config/env complaint, else the last error line.
 fn crash_line<'c>(ctx: &'c Ctx<'_>, pod: Option<&str>) -> (Option<&'c LogLine<'c>>, bool) {
-    let of_pod: Vec<&LogLine<'_>> = ctx
+    // The pod's own lines, and lines that name no pod; never another pod's.
+    let pool: Vec<&LogLine<'_>> = ctx
         .logs
         .iter()
-        .filter(|l| pod.is_none() || l.pod == pod)
+        .filter(|l| pod.is_none() || l.pod.is_none() || l.pod == pod)
         .collect();
-    let pool = if of_pod.is_empty() {
-        ctx.logs.iter().collect()
-    } else {
-        of_pod
-    };
     if let Some(l) = pool
         .iter()
         .rev()
@@ -146,8 +143,16 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
         .unwrap_or_else(|| format!("deploy/{}", ctx.deployment));
     // The crashing pod's own workload: the summary and the commands address it. The alert may
     // be about another object (a volume filling up because this pod's consumer is down), and a
-    // namespace-wide pod list shows other workloads' pods.
-    let (workload, workload_ref, rolls_out) = match pod.and_then(workload_of) {
+    // namespace-wide pod list shows other workloads' pods. A pod known only from a BackOff
+    // event has no owner reference here: its name's shape tells its workload.
+    let own = pod.and_then(workload_of).or_else(|| {
+        let named = pod_name
+            .strip_prefix("deploy/")
+            .is_none()
+            .then_some(&pod_name)?;
+        workload_of_pod(named).map(|(shape, base)| (shape.kind(), base))
+    });
+    let (workload, workload_ref, rolls_out) = match own {
         Some((kind, name)) => (
             name.clone(),
             kind.kubectl().map(|k| format!("{k}/{name}")),
@@ -164,13 +169,18 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
     };
     f.cause = format!("{workload} crash-looping (CrashLoopBackOff) on a startup error");
     let restarts = c.map(|c| c.restart_count).unwrap_or(0);
+    // A pod known only from its BackOff events: its restart count was not read, not zero.
+    let restarts_text = match c {
+        Some(_) => plural(u64::from(restarts), "restart"),
+        None => "its pod status not read".to_string(),
+    };
     let exit = c.and_then(|c| c.last_exit_code);
     let mut score: f64 = 0.7;
     f.for_(format!(
         "{pod_name}: {}, {}{}",
         c.and_then(|c| c.reason.clone())
             .unwrap_or_else(|| "CrashLoopBackOff".into()),
-        plural(u64::from(restarts), "restart"),
+        restarts_text,
         exit.map(|x| format!(", last exit code {x}"))
             .unwrap_or_default()
     ));
@@ -182,7 +192,9 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
             ));
         }
     }
-    f.metric("restarts", restarts.to_string());
+    if c.is_some() {
+        f.metric("restarts", restarts.to_string());
+    }
     if crashing.len() > 1 {
         f.metric("crashing containers", crashing.len().to_string());
     }
@@ -208,7 +220,8 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
         f.at(r.at, format!("rollout: {}", quote(r.message, 80)));
         f.for_(format!("rollout at {} just before the crashes", hm(r.at)));
     }
-    let (line, is_config) = crash_line(ctx, pod.map(|p| p.name.as_str()));
+    let named = (!pod_name.starts_with("deploy/")).then_some(pod_name.as_str());
+    let (line, is_config) = crash_line(ctx, pod.map(|p| p.name.as_str()).or(named));
     let config_event: Option<&KubeEvent> = ctx
         .events_with(&[
             "configmap",
@@ -259,8 +272,7 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
         )
     };
     f.root_cause = format!(
-        "Pod {pod_name} is in CrashLoopBackOff ({}{}): {why}.",
-        plural(u64::from(restarts), "restart"),
+        "Pod {pod_name} is in CrashLoopBackOff ({restarts_text}{}): {why}.",
         exit.map(|x| format!(", exit code {x}")).unwrap_or_default()
     );
     f.summary = format!(

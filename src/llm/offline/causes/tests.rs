@@ -37,6 +37,7 @@ pub(super) fn pod(name: &str, containers: Vec<ContainerState>) -> PodState {
         conditions: vec![],
         containers,
         owner: None,
+        claims: vec![],
     }
 }
 
@@ -596,4 +597,56 @@ fn without_a_named_service_the_unhealthy_pods_app_is_the_subject() {
     let alert = text_alert("a volume is filling up");
     let ctx = Ctx::new(&alert, &ev);
     assert_eq!(ctx.service, "cdc-connect");
+}
+
+#[test]
+fn a_pod_known_only_from_its_back_off_events() {
+    // The pod list is another workload's (the volume's writer); the crashing pod is named only
+    // by kubelet's BackOff events: its workload comes from its name, its restart count is not
+    // claimed, and the writer's log lines are not quoted as its own.
+    let mut db = pod("pg-main-0", vec![container("running", None)]);
+    db.owner = Some("StatefulSet/pg-main".into());
+    let ev = evidence(vec![
+        Observation::Pods { pods: vec![db] },
+        Observation::Events {
+            events: vec![event(
+                "BackOff",
+                "Pod/cdc-connect-5f6d7c8b9-fb5cg",
+                "Back-off restarting failed container connect in pod cdc-connect-5f6d7c8b9-fb5cg_billing-3(e4e6)",
+            )],
+        },
+        Observation::PodLogs {
+            pod: "pg-main-0".into(),
+            records: vec![log("pg-main-0", "FATAL: checkpoint complete: 0 removed")],
+            container: None,
+            previous: false,
+        },
+    ]);
+    let alert = text_alert("PersistentVolume data-pg-main-0 in namespace billing-3 is filling up");
+    let mut t = target(
+        TargetKind::PersistentVolumeClaim,
+        "data-pg-main-0",
+        "billing-3",
+    );
+    t.workload = Some((TargetKind::StatefulSet, "pg-main".into()));
+    let ctx = Ctx::new(&alert, &ev).with_target(&t);
+    let f = crashloop::crashloop(&ctx).expect("a crash loop");
+    assert!(
+        f.cause.starts_with("cdc-connect crash-looping"),
+        "{}",
+        f.cause
+    );
+    assert!(
+        f.root_cause.contains("its pod status not read"),
+        "{}",
+        f.root_cause
+    );
+    assert!(!f.root_cause.contains("0 restarts"), "{}", f.root_cause);
+    assert!(!f.root_cause.contains("checkpoint"), "{}", f.root_cause);
+    let cmds: Vec<String> = f.actions.iter().filter_map(|a| a.command.clone()).collect();
+    assert!(
+        cmds.iter()
+            .any(|c| c == "kubectl -n billing-3 rollout undo deployment/cdc-connect"),
+        "{cmds:?}"
+    );
 }
