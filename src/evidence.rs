@@ -276,7 +276,7 @@ pub struct SpanRecord {
     pub attributes: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PodState {
     pub name: String,
     pub namespace: String,

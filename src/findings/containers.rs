@@ -300,14 +300,8 @@ mod tests {
             name: "invoice-sync-5f7d9-abcde".into(),
             namespace: "billing-3".into(),
             phase: "Running".into(),
-            node: None,
-            ready: false,
-            created_at: None,
-            labels: Default::default(),
-            conditions: vec![],
             containers,
-            owner: None,
-            claims: vec![],
+            ..PodState::default()
         }
     }
 

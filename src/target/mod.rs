@@ -91,6 +91,14 @@ impl TargetKind {
         })
     }
 
+    /// Whether `kubectl rollout undo|history|status` applies to this kind.
+    pub fn rolls_out(self) -> bool {
+        matches!(
+            self,
+            TargetKind::Deployment | TargetKind::StatefulSet | TargetKind::DaemonSet
+        )
+    }
+
     /// Whether pods run under this kind (so pod-level evidence applies).
     pub fn runs_pods(self) -> bool {
         matches!(

@@ -420,18 +420,10 @@ impl LlmReasoner {
                             "the LLM's draft is unsure; offering it the tools"
                         );
                         investigating = true;
-                        history.push(
-                            ChatCompletionRequestAssistantMessage {
-                                content: Some(redact_string(&clip(&content, 4000)).into()),
-                                ..Default::default()
-                            }
-                            .into(),
-                        );
-                        history.push(
-                            ChatCompletionRequestUserMessage::from(messages::investigate(
-                                s.max_tool_calls,
-                            ))
-                            .into(),
+                        answer_then(
+                            &mut history,
+                            &content,
+                            messages::investigate(s.max_tool_calls),
                         );
                         *draft = Some(rca);
                         continue;
@@ -441,16 +433,7 @@ impl LlmReasoner {
                 Err(problem) if !repaired => {
                     repaired = true;
                     tracing::info!(problem = %clip(&redact_string(&problem), 200), "the LLM's answer is not a valid RCA; asking once to repair it");
-                    history.push(
-                        ChatCompletionRequestAssistantMessage {
-                            content: Some(redact_string(&clip(&content, 4000)).into()),
-                            ..Default::default()
-                        }
-                        .into(),
-                    );
-                    history.push(
-                        ChatCompletionRequestUserMessage::from(messages::repair(&problem)).into(),
-                    );
+                    answer_then(&mut history, &content, messages::repair(&problem));
                 }
                 Err(problem) => {
                     return Err(LlmFailure::InvalidAnswer {
@@ -503,6 +486,19 @@ impl LlmReasoner {
             },
         }
     }
+}
+
+/// The model's answer back into the conversation (redacted, at most 4,000 characters), then our
+/// next request about it: a repair, or the offer of the tools after an unsure draft.
+fn answer_then(history: &mut Vec<ChatCompletionRequestMessage>, answer: &str, next: String) {
+    history.push(
+        ChatCompletionRequestAssistantMessage {
+            content: Some(redact_string(&clip(answer, 4000)).into()),
+            ..Default::default()
+        }
+        .into(),
+    );
+    history.push(ChatCompletionRequestUserMessage::from(next).into());
 }
 
 /// At most `max` characters.

@@ -27,14 +27,9 @@ fn pod(name: &str, ns: &str, owner: Option<&str>) -> PodState {
         name: name.into(),
         namespace: ns.into(),
         phase: "Running".into(),
-        node: None,
         ready: true,
-        created_at: None,
-        labels: BTreeMap::new(),
-        conditions: vec![],
-        containers: vec![],
         owner: owner.map(str::to_string),
-        claims: vec![],
+        ..PodState::default()
     }
 }
 

@@ -7,7 +7,6 @@ use crate::evidence::{ContainerState, KubeEvent, PodState};
 use crate::llm::offline::common::{
     Ctx, Finding, LogLine, env_var_name, hm, plural, quote, word_after,
 };
-use crate::target::TargetKind;
 use crate::target::refine::workload_of;
 use crate::target::workload_of_pod;
 
@@ -133,33 +132,27 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
         Some((p, c)) => (Some(*p), Some(*c)),
         None => (None, None),
     };
-    let pod_name = pod
-        .map(|p| p.name.clone())
-        .or_else(|| {
-            backoff
-                .first()
-                .and_then(|e| e.object.strip_prefix("Pod/").map(str::to_string))
-        })
+    // The crashing pod: from its status, else from kubelet's BackOff event.
+    let crashing_pod: Option<String> = pod.map(|p| p.name.clone()).or_else(|| {
+        backoff
+            .first()
+            .and_then(|e| e.object.strip_prefix("Pod/").map(str::to_string))
+    });
+    let pod_name = crashing_pod
+        .clone()
         .unwrap_or_else(|| format!("deploy/{}", ctx.deployment));
     // The crashing pod's own workload: the summary and the commands address it. The alert may
     // be about another object (a volume filling up because this pod's consumer is down), and a
     // namespace-wide pod list shows other workloads' pods. A pod known only from a BackOff
     // event has no owner reference here: its name's shape tells its workload.
     let own = pod.and_then(workload_of).or_else(|| {
-        let named = pod_name
-            .strip_prefix("deploy/")
-            .is_none()
-            .then_some(&pod_name)?;
-        workload_of_pod(named).map(|(shape, base)| (shape.kind(), base))
+        workload_of_pod(crashing_pod.as_deref()?).map(|(shape, base)| (shape.kind(), base))
     });
     let (workload, workload_ref, rolls_out) = match own {
         Some((kind, name)) => (
             name.clone(),
             kind.kubectl().map(|k| format!("{k}/{name}")),
-            matches!(
-                kind,
-                TargetKind::Deployment | TargetKind::StatefulSet | TargetKind::DaemonSet
-            ),
+            kind.rolls_out(),
         ),
         None => (
             ctx.deployment.clone(),
@@ -220,8 +213,7 @@ pub(crate) fn crashloop(ctx: &Ctx<'_>) -> Option<Finding> {
         f.at(r.at, format!("rollout: {}", quote(r.message, 80)));
         f.for_(format!("rollout at {} just before the crashes", hm(r.at)));
     }
-    let named = (!pod_name.starts_with("deploy/")).then_some(pod_name.as_str());
-    let (line, is_config) = crash_line(ctx, pod.map(|p| p.name.as_str()).or(named));
+    let (line, is_config) = crash_line(ctx, crashing_pod.as_deref());
     let config_event: Option<&KubeEvent> = ctx
         .events_with(&[
             "configmap",

@@ -183,12 +183,7 @@ impl<'a> Facts<'a> {
     /// The workload for `rollout undo|history|status` (Deployment, StatefulSet, DaemonSet only).
     pub fn rollout_ref(&self) -> Option<String> {
         let (kind, _) = self.target.workload()?;
-        matches!(
-            kind,
-            TargetKind::Deployment | TargetKind::StatefulSet | TargetKind::DaemonSet
-        )
-        .then(|| self.workload_ref())
-        .flatten()
+        kind.rolls_out().then(|| self.workload_ref()).flatten()
     }
 
     /// The object for `describe`/`logs`: the workload when known, else the target itself.

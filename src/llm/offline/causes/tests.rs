@@ -31,13 +31,8 @@ pub(super) fn pod(name: &str, containers: Vec<ContainerState>) -> PodState {
         namespace: "billing-3".into(),
         phase: "Running".into(),
         node: Some("ip-10-0-1-5".into()),
-        ready: false,
-        created_at: None,
-        labels: Default::default(),
-        conditions: vec![],
         containers,
-        owner: None,
-        claims: vec![],
+        ..PodState::default()
     }
 }
 
